@@ -1,0 +1,171 @@
+"""Dependencies every router shares: session, caller, scopes, paging, sorting, If-Match."""
+
+import re
+from collections.abc import AsyncIterator, Collection
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request, Response, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
+from fastapi.security import OAuth2, SecurityScopes
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import ProblemError
+from app.core.principal import Principal
+from app.core.scopes import SCOPES
+from app.core.security import InvalidTokenError, decode_access_token
+from app.services.auth import resolve_principal
+from app.services.pagination import PageRequest
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a password
+MAX_PAGE_SIZE = 200
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        password=OAuthFlowPassword(tokenUrl=TOKEN_URL, scopes=SCOPES),
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=SCOPES),
+    ),
+    scheme_name="OAuth2",
+    description="员工账号用 password，对接系统用 client_credentials / staff: password; systems: client credentials",
+    auto_error=False,
+)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
+    # One transaction per request, committed before the response is sent (scope="function").
+    async with database.session() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def _unauthenticated(detail: str, error: str = "invalid_token") -> ProblemError:
+    return ProblemError(
+        401,
+        "unauthenticated",
+        detail,
+        headers={"WWW-Authenticate": f'Bearer error="{error}"'},
+    )
+
+
+async def get_principal(
+    security_scopes: SecurityScopes,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    if not authorization:
+        raise _unauthenticated("需要访问令牌 / an access token is required", error="invalid_request")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthenticated("需要 Bearer 访问令牌 / a Bearer access token is required", error="invalid_request")
+    try:
+        claims = decode_access_token(settings, token.strip())
+    except InvalidTokenError:
+        raise _unauthenticated("访问令牌无效或已过期 / the access token is invalid or expired") from None
+    principal = await resolve_principal(session, claims)
+    if principal is None:
+        raise _unauthenticated("账号已停用或不存在 / the account is disabled or no longer exists")
+    request.scope["state"]["principal_label"] = principal.label
+    missing = set(security_scopes.scopes) - principal.scopes
+    if missing:
+        raise ProblemError(
+            403,
+            "insufficient_scope",
+            f"缺少权限范围 / missing scope(s): {' '.join(sorted(missing))}",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope" scope="{" ".join(sorted(missing))}"'},
+        )
+    return principal
+
+
+def require(*scopes: str) -> Any:
+    """`actor: Annotated[Principal, require("users:write")]`: the caller, holding those scopes."""
+    unknown = set(scopes) - SCOPES.keys()
+    if unknown:
+        raise ValueError(f"undeclared scope(s) {unknown}")
+    return Security(get_principal, scopes=list(scopes))
+
+
+# Any authenticated caller, whatever its scopes (e.g. "who am I").
+AnyPrincipal = Annotated[Principal, Security(get_principal)]
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> tuple[int, int]:
+    return limit, offset
+
+
+def sort_dependency(allowed: Collection[str], default: str) -> Any:
+    """A `sort` query parameter limited to `allowed` keys: `sort=-created_at,username`."""
+    keys = ", ".join(sorted(allowed))
+
+    def dependency(
+        paging: Annotated[tuple[int, int], Depends(page_params)],
+        sort: Annotated[
+            str,
+            Query(max_length=200, description=f"Comma-separated keys, '-' for descending. Allowed: {keys}"),
+        ] = default,
+    ) -> PageRequest:
+        parts = tuple(p.strip() for p in sort.split(",") if p.strip())
+        bad = [p for p in parts if p.lstrip("-") not in allowed]
+        if bad:
+            raise ProblemError(
+                422,
+                "validation_failed",
+                f"不支持的排序字段 / unsupported sort key(s): {', '.join(bad)}; allowed: {keys}",
+                errors=[
+                    {"loc": ["query", "sort"], "message": f"unsupported sort key {b}", "type": "sort_key"} for b in bad
+                ],
+            )
+        limit, offset = paging
+        return PageRequest(limit=limit, offset=offset, sort=parts)
+
+    return Depends(dependency)
+
+
+_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The ETag you read, e.g. `"3"`; `*` means any version. Required for this write.'),
+    ] = None,
+) -> int | None:
+    """The version the caller last read. 428 without If-Match; 412 if it names no version we could hold."""
+    if if_match is None or not if_match.strip():
+        raise ProblemError(
+            428,
+            "if_match_required",
+            "修改需带 If-Match 头（读取时的 ETag）/ send If-Match with the ETag you read",
+        )
+    if if_match.strip() == "*":
+        return None
+    for candidate in if_match.split(","):
+        match = _ETAG.match(candidate.strip())
+        if match:
+            return int(match.group(1))
+    raise ProblemError(412, "version_mismatch", "If-Match 无法识别 / If-Match names no version of this resource")
+
+
+IfMatchDep = Annotated[int | None, Depends(expected_version)]

@@ -1,0 +1,88 @@
+import base64
+import binascii
+from typing import Annotated, Literal
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Form, Header, Response
+
+from app.api.deps import AnyPrincipal, SessionDep, SettingsDep
+from app.core.errors import problem_responses
+from app.schemas.auth import Me, TokenResponse
+from app.services import auth as auth_service
+
+router = APIRouter(prefix="/auth", tags=["auth 认证"])
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """RFC 6749 §2.3.1: clients may authenticate with HTTP Basic (form-urlencoded id and secret)."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote(client_id), unquote(secret)) if sep else None
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    summary="Get an access token (password or client_credentials grant)",
+    description=(
+        "OAuth2 token endpoint, form-encoded. Staff: `grant_type=password` with `username` and `password`. "
+        "District systems: `grant_type=client_credentials` with `client_id`/`client_secret` in the form or "
+        "as HTTP Basic. `scope` (space-separated) narrows the grant: granted = requested ∩ allowed. "
+        "Errors are problem+json and also carry OAuth2's `error` member. Repeated failures answer 429.\n\n"
+        "员工使用 password 授权，对接系统使用 client_credentials 授权。"
+    ),
+    responses=problem_responses(400, 401, 413, 422, 429),
+)
+async def issue_token(
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    grant_type: Annotated[Literal["password", "client_credentials"], Form()],
+    username: Annotated[str | None, Form(max_length=64)] = None,
+    password: Annotated[str | None, Form(max_length=128)] = None,
+    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_secret: Annotated[str | None, Form(max_length=128)] = None,
+    scope: Annotated[str | None, Form(max_length=2000)] = None,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> TokenResponse:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    if grant_type == "password":
+        if not username or not password:
+            raise auth_service.OAuthError(
+                400, "invalid_request", "password 授权需要用户名和密码 / username and password are required"
+            )
+        token, ttl, granted = await auth_service.password_grant(session, settings, username, password, scope)
+    else:
+        basic = _basic_credentials(authorization)
+        cid, secret = basic if basic else (client_id, client_secret)
+        if not cid or not secret:
+            raise auth_service.OAuthError(
+                401,
+                "invalid_client",
+                "需要 client_id 和 client_secret / client_id and client_secret are required",
+                headers={"WWW-Authenticate": "Basic"},
+            )
+        token, ttl, granted = await auth_service.client_credentials_grant(session, settings, cid, secret, scope)
+    return TokenResponse(access_token=token, expires_in=ttl, scope=" ".join(sorted(granted)))
+
+
+@router.get(
+    "/me",
+    response_model=Me,
+    summary="Who am I: the caller behind the token and its granted scopes",
+    responses=problem_responses(401),
+)
+async def me(principal: AnyPrincipal) -> Me:
+    return Me(
+        kind=principal.kind,
+        id=principal.id,
+        name=principal.name,
+        role=principal.role,
+        scopes=sorted(principal.scopes),
+    )

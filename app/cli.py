@@ -1,0 +1,156 @@
+"""`zhaoshang` console: serve, migrate, demo-data, create-user, create-client, openapi."""
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import ProblemError
+from app.core.principal import SYSTEM
+from app.core.scopes import Role
+
+T = TypeVar("T")
+
+
+def _run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def runner() -> T:
+        database = Database(settings)
+        try:
+            async with database.session() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(runner())
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        log_config=None,  # the app installs its JSON logging
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
+    from alembic import command
+
+    from app.core.migrations import alembic_config
+
+    command.upgrade(alembic_config(settings), args.revision)
+    print(f"database migrated to {args.revision}")
+
+
+def cmd_demo_data(_args: argparse.Namespace, settings: Settings) -> None:
+    from app.services.demo_data import DEMO_ADMIN_USERNAME, load_demo_data
+
+    result = _run_in_session(settings, lambda s: load_demo_data(s, settings.demo_admin_password))
+    if result.admin_created:
+        print(f"demo admin created: username={DEMO_ADMIN_USERNAME} password={result.admin_password}")
+        print("(shown once; set DEMO_ADMIN_PASSWORD before the first start to choose it)")
+    else:
+        print(f"demo data already present; demo admin '{DEMO_ADMIN_USERNAME}' keeps its password")
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:
+    from app.schemas.user import UserCreate, UserRead
+    from app.services.users import create_user
+
+    data = UserCreate(
+        username=args.username,
+        display_name=args.display_name or args.username,
+        role=Role(args.role),
+        password=args.password,
+    )
+    user = _run_in_session(settings, lambda s: create_user(s, SYSTEM, data))
+    print(UserRead.model_validate(user).model_dump_json())
+
+
+def cmd_create_client(args: argparse.Namespace, settings: Settings) -> None:
+    from app.schemas.api_client import ApiClientCreate
+    from app.services.api_clients import create_client
+
+    data = ApiClientCreate(name=args.name, scopes=args.scopes.split())
+    client, secret = _run_in_session(settings, lambda s: create_client(s, SYSTEM, data))
+    print(
+        json.dumps(
+            {
+                "id": client.id,
+                "client_id": client.client_id,
+                "client_secret": secret,
+                "scopes": client.scopes.split(),
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+def cmd_openapi(args: argparse.Namespace, settings: Settings) -> None:
+    from app.main import create_app
+
+    spec = create_app(settings).openapi()
+    Path(args.output).write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"OpenAPI written to {args.output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhaoshang", description="招商办业务系统 API / zhaoshang API service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service (uvicorn)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    sub.add_parser("demo-data", help="load demo data (idempotent)").set_defaults(handler=cmd_demo_data)
+
+    user = sub.add_parser("create-user", help="create a staff account")
+    user.add_argument("--username", required=True)
+    user.add_argument("--password", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    user.add_argument("--display-name")
+    user.set_defaults(handler=cmd_create_user)
+
+    client = sub.add_parser("create-client", help="register an API client; prints its id and secret once")
+    client.add_argument("--name", required=True)
+    client.add_argument("--scopes", required=True, help='space-separated, e.g. "users:read audit:read"')
+    client.set_defaults(handler=cmd_create_client)
+
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document to a file")
+    openapi.add_argument("--output", default="openapi.json")
+    openapi.set_defaults(handler=cmd_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args, get_settings())
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            print(f"error: {field}: {error['msg']}", file=sys.stderr)
+        sys.exit(2)
+    except ProblemError as exc:
+        print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
+        sys.exit(1)

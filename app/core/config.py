@@ -1,0 +1,86 @@
+"""Settings from the environment and `.env` (every one is documented in `.env.example`)."""
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Used only outside production; `Settings` refuses to run production with it.
+DEVELOPMENT_SECRET_KEY = "development-only-signing-key-change-me"  # noqa: S105
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.development
+    debug: bool = False
+    database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'zhaoshang.db'}"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
+
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    jwt_issuer: str = "zhaoshang"
+    jwt_audience: str = "zhaoshang-api"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    cors_allow_credentials: bool = False
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    gzip_minimum_bytes: int = Field(default=1024, ge=0)
+    log_level: str = "INFO"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+
+    demo_admin_password: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        # CORS_ORIGINS is written as a comma-separated list in the environment.
+        if isinstance(data, dict):
+            for key in ("cors_origins", "CORS_ORIGINS"):
+                value = data.get(key)
+                if isinstance(value, str):
+                    data[key] = [o.strip() for o in value.split(",") if o.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _check_safety(self) -> Self:
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
+        if self.environment is Environment.production:
+            if self.secret_key == DEVELOPMENT_SECRET_KEY:
+                raise ValueError("SECRET_KEY must be set in production (the development key is refused)")
+            if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production")
+            if self.debug:
+                raise ValueError("DEBUG must be off in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

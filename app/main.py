@@ -1,0 +1,116 @@
+"""Application factory: settings → database → middleware → error handlers → routers → docs."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from app import __version__
+from app.api import health
+from app.api.v1 import api_clients, audit_events, auth, users
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import install_error_handlers, problem_response
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.migrations import head_revision
+
+DESCRIPTION = """
+**招商办业务系统 API**：登记引进企业（集团、集聚区、地块）、招商项目与节点督办、营收/税收/固定资产投资指标与目标、
+首席服务官企业服务与人才服务、政务公开，并按统计口径计算同比、目标完成率与地均强度。
+
+**zhaoshang API** for district investment-promotion offices: the enterprises brought in (groups, zones, land
+parcels), their projects and supervised milestones, KPIs with targets, enterprise and talent services, and public
+disclosure, with calculators for comparable-basis YoY growth, target completion against time progress and
+per-km² intensity.
+
+* **Auth**: `POST /api/v1/auth/token` — staff use the *password* grant, district systems *client_credentials*.
+  Use **Authorize** above with either. Every route names the scopes it needs.
+* **Errors** are RFC 9457 `application/problem+json` with a stable `code` and the `request_id`.
+* **Money** is a decimal string in yuan (元), exact; rounding happens once, at presentation, ROUND_HALF_UP.
+* **Writes**: reads return an `ETag`; PATCH/DELETE need `If-Match` (428 without, 412 when stale).
+* **Lists**: `limit` (≤ 200) / `offset`, envelope `{items, total, limit, offset}`, whitelisted `sort`.
+"""
+
+TAGS = [
+    {
+        "name": "auth 认证",
+        "description": "Tokens for staff (password) and district systems (client credentials)",
+    },
+    {"name": "users 员工账号", "description": "Staff accounts and roles (admin, leader, officer, viewer)"},
+    {
+        "name": "clients 对接系统",
+        "description": "API clients of other district systems, their scopes and secrets",
+    },
+    {"name": "audit 审计", "description": "Append-only trail of every write"},
+    {"name": "health 运维", "description": "Liveness and readiness probes"},
+]
+
+
+async def _database_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
+    return problem_response(
+        503,
+        "service_unavailable",
+        "数据库暂时不可用，请稍后重试 / the database is unavailable, retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _integrity_conflict(_request: Request, _exc: Exception) -> JSONResponse:
+    # Services check uniqueness first with a precise message; this catches the concurrent race.
+    return problem_response(409, "conflict", "与已有数据冲突，请刷新后重试 / conflicts with existing data")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    database = Database(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPIOffline(
+        title="zhaoshang 招商办业务系统 API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        debug=settings.debug,
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": False, "displayRequestDuration": True},
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.migration_head = head_revision(settings)
+
+    install_error_handlers(app)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(InterfaceError, _database_unavailable)
+    app.add_exception_handler(ConnectionError, _database_unavailable)
+    app.add_exception_handler(IntegrityError, _integrity_conflict)
+
+    # Added innermost first: RequestContextMiddleware ends up outermost and sees every response.
+    app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+
+    api = APIRouter(prefix="/api/v1")
+    for module in (auth, users, api_clients, audit_events):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,132 @@
+"""Token issuing (password and client-credentials grants), login throttling, and token → principal."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import ProblemError
+from app.core.principal import Principal
+from app.core.scopes import ROLE_SCOPES, Role, parse_scopes
+from app.core.security import TokenClaims, create_access_token, verify_secret
+from app.models import ApiClient, AuthFailure, User
+
+
+class OAuthError(ProblemError):
+    """A token-endpoint error; carries RFC 6749's `error` member beside the problem fields."""
+
+    def __init__(self, status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, error, detail, extra={"error": error}, headers=headers)
+
+
+def _invalid_grant() -> OAuthError:
+    # One message for unknown user, wrong password and disabled account: no account enumeration.
+    return OAuthError(400, "invalid_grant", "用户名或密码错误，或账号已停用 / wrong credentials or disabled account")
+
+
+def _invalid_client() -> OAuthError:
+    return OAuthError(
+        401,
+        "invalid_client",
+        "客户端认证失败 / client authentication failed",
+        headers={"WWW-Authenticate": "Basic"},
+    )
+
+
+async def _check_throttle(session: AsyncSession, settings: Settings, subject: str) -> None:
+    since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(AuthFailure.occurred_at)).where(
+                AuthFailure.subject == subject, AuthFailure.occurred_at > since
+            )
+        )
+    ).one()
+    if count >= settings.login_max_failures and oldest is not None:
+        retry_after = max(1, int((oldest - since).total_seconds()) + 1)
+        raise ProblemError(
+            429,
+            "rate_limited",
+            f"失败次数过多，请 {retry_after} 秒后再试 / too many failed attempts, retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+async def _record_failure(session: AsyncSession, settings: Settings, subject: str) -> None:
+    # Committed on its own: the request itself fails, and the failure must still count.
+    cutoff = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
+    await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject, AuthFailure.occurred_at <= cutoff))
+    session.add(AuthFailure(subject=subject))
+    await session.commit()
+
+
+def _grant(allowed: frozenset[str], requested: frozenset[str]) -> frozenset[str]:
+    """Granted scopes are the intersection; asking for nothing means asking for everything allowed."""
+    if not requested:
+        return allowed
+    granted = allowed & requested
+    if not granted:
+        raise OAuthError(400, "invalid_scope", "请求的权限范围均未获授权 / none of the requested scopes is allowed")
+    return granted
+
+
+async def password_grant(
+    session: AsyncSession, settings: Settings, username: str, password: str, scope: str | None
+) -> tuple[str, int, frozenset[str]]:
+    subject = "user:" + username.strip().lower()
+    await _check_throttle(session, settings, subject)
+    user = await session.scalar(select(User).where(User.username == username.strip().lower()))
+    if not verify_secret(user.password_hash if user else None, password) or user is None or not user.is_active:
+        await _record_failure(session, settings, subject)
+        raise _invalid_grant()
+    await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject))
+    # A login is not an edit: Core UPDATE so neither `version` (the ETag) nor `updated_at` moves.
+    await session.execute(
+        update(User).where(User.id == user.id).values(last_login_at=datetime.now(UTC), updated_at=User.updated_at)
+    )
+    granted = _grant(ROLE_SCOPES[Role(user.role)], parse_scopes(scope))
+    token, ttl = create_access_token(settings, f"user:{user.id}", granted)
+    return token, ttl, granted
+
+
+async def client_credentials_grant(
+    session: AsyncSession, settings: Settings, client_id: str, client_secret: str, scope: str | None
+) -> tuple[str, int, frozenset[str]]:
+    subject = "client:" + client_id
+    await _check_throttle(session, settings, subject)
+    client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+    if (
+        not verify_secret(client.secret_hash if client else None, client_secret)
+        or client is None
+        or not (client.is_active)
+    ):
+        await _record_failure(session, settings, subject)
+        raise _invalid_client()
+    await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject))
+    granted = _grant(parse_scopes(client.scopes), parse_scopes(scope))
+    token, ttl = create_access_token(settings, f"client:{client.id}", granted)
+    return token, ttl, granted
+
+
+async def resolve_principal(session: AsyncSession, claims: TokenClaims) -> Principal | None:
+    """The caller behind a valid token, or None if the account is gone or disabled.
+
+    Scopes are re-intersected with what the account may hold now, so a demotion or a narrowed
+    client takes effect at once rather than when old tokens expire.
+    """
+    kind, _, raw_id = claims.subject.partition(":")
+    if not raw_id.isdigit():
+        return None
+    if kind == "user":
+        user = await session.get(User, int(raw_id))
+        if user is None or not user.is_active:
+            return None
+        allowed = ROLE_SCOPES[Role(user.role)]
+        return Principal("user", user.id, user.username, claims.scopes & allowed, role=user.role)
+    if kind == "client":
+        client = await session.get(ApiClient, int(raw_id))
+        if client is None or not client.is_active or claims.issued_at < client.secret_rotated_at:
+            return None
+        return Principal("client", client.id, client.name, claims.scopes & parse_scopes(client.scopes))
+    return None
