@@ -42,10 +42,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
+    root = logging.getLogger()
+    # Replace only our own handler (an app built twice in one process must not log twice).
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h.formatter, JsonFormatter)]
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.addHandler(handler)
     root.setLevel(level.upper())
     # Uvicorn's access log prints full URLs; ours (app.access) logs path, status and timing only.
     logging.getLogger("uvicorn.access").disabled = True

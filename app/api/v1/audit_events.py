@@ -1,7 +1,7 @@
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from app.api.deps import SessionDep, require, sort_dependency
 from app.core.errors import problem_responses
@@ -32,8 +32,8 @@ async def list_audit_events(
     actor_id: int | None = None,
     action: Annotated[str | None, Query(max_length=32)] = None,
     request_id: Annotated[str | None, Query(max_length=128)] = None,
-    occurred_from: datetime | None = None,
-    occurred_to: datetime | None = None,
+    occurred_from: AwareDatetime | None = None,
+    occurred_to: AwareDatetime | None = None,
 ) -> PageOut[AuditEventRead]:
     flt = service.AuditFilter(
         entity_type=entity_type,

@@ -1,0 +1,189 @@
+"""Test fixtures. The suite runs against SQLite by default, or the database in TEST_DATABASE_URL.
+
+With TEST_DATABASE_URL=postgresql+asyncpg://…/test a fresh database is created for the run (and
+dropped after), migrated with Alembic exactly as production is, and emptied after every test.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from sqlalchemy import delete, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Environment, Settings
+from app.core.db import Database
+from app.core.migrations import alembic_config
+from app.core.principal import SYSTEM
+from app.core.scopes import ROLE_SCOPES, Role
+from app.core.security import create_access_token
+from app.main import create_app
+from app.models import Base, User
+from app.schemas.user import UserCreate
+from app.services import users
+
+TEST_SECRET_KEY = "test-signing-key-0123456789abcdef-0123456789"
+DEFAULT_PASSWORD = "correct horse battery"
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+async def _pg_admin(url: str, sql: str) -> None:
+    admin = make_url(url).set(drivername="postgresql")
+    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if not configured:
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    if not _is_postgres(configured):
+        yield configured
+        return
+    name = f"zhaoshang_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(configured, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(configured).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg_admin(configured, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def scratch_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind the suite runs on."""
+    configured = os.environ.get("TEST_DATABASE_URL", "")
+    if not _is_postgres(configured):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+        return
+    name = f"zhaoshang_mig_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(configured, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(configured).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg_admin(configured, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": Environment.test,
+        "secret_key": TEST_SECRET_KEY,
+        "log_level": "INFO",
+        "cors_origins": [],
+        "demo_admin_password": None,
+    }
+    return Settings(_env_file=None, **(values | overrides))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> None:
+    config = alembic_config(settings)
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings, migrated: None) -> AsyncIterator[Database]:
+    db = Database(settings)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    yield
+    if "database" not in request.fixturenames:
+        return
+    db: Database = request.getfixturevalue("database")
+    async with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(delete(table))
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    async with database.session() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+async def app_factory(database: Database) -> AsyncIterator[Callable[..., Any]]:
+    """Builds an app on the test database; keyword arguments override settings."""
+    apps: list[Any] = []
+
+    def factory(**overrides: Any) -> Any:
+        url = database.engine.url.render_as_string(hide_password=False)
+        app = create_app(make_settings(**({"database_url": url} | overrides)))
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        await app.state.database.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(app_factory: Callable[..., Any]) -> Any:
+    return app_factory()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+        yield c
+
+
+UserFactory = Callable[..., Awaitable[tuple[User, dict[str, str]]]]
+
+
+@pytest.fixture
+def make_user(database: Database, settings: Settings) -> UserFactory:
+    """Creates a staff user with a role and returns it with ready Authorization headers."""
+    counter = iter(range(1, 10_000))
+
+    async def factory(
+        role: Role = Role.officer, *, username: str | None = None, password: str = DEFAULT_PASSWORD
+    ) -> tuple[User, dict[str, str]]:
+        name = username or f"{role.value}{next(counter)}"
+        async with database.session() as s:
+            user = await users.create_user(
+                s, SYSTEM, UserCreate(username=name, display_name=f"测试{name}", role=role, password=password)
+            )
+        token, _ = create_access_token(settings, f"user:{user.id}", ROLE_SCOPES[role])
+        return user, {"Authorization": f"Bearer {token}"}
+
+    return factory
+
+
+@pytest.fixture
+async def admin_headers(make_user: UserFactory) -> dict[str, str]:
+    _, headers = await make_user(Role.admin, username="root-admin")
+    return headers
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
