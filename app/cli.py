@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         for error in exc.errors():
             field = ".".join(str(p) for p in error["loc"])
-            print(f"error: {field}: {error['msg']}", file=sys.stderr)
+            print(f"error: {field + ': ' if field else ''}{error['msg']}", file=sys.stderr)
         sys.exit(2)
     except ProblemError as exc:
         print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)

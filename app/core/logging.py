@@ -11,7 +11,8 @@ from app.core.context import request_id_var
 _SENSITIVE_KEY = re.compile(r"pass(word)?|secret|token|authorization|cookie|api[_-]?key", re.IGNORECASE)
 # Anything shaped like a JWT that slips into a message is masked too.
 _JWT_LIKE = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
-_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+# Uvicorn adds `color_message` (the same text with ANSI colours): noise in JSON.
+_RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 
 
 def _mask(key: str, value: Any) -> Any:
