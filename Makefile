@@ -3,8 +3,8 @@
 #   make test   dev install, ruff, mypy, pytest on SQLite, and on PostgreSQL when it is reachable
 # REQUIRE_POSTGRES=1 make test fails when PostgreSQL cannot be reached (CI sets it).
 
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && echo $$p && break; \
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && echo $$p && break; \
 	done)
 VENV ?= .venv
 BIN := $(VENV)/bin

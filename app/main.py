@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
 from app.api import health
+from app.api.deps import require_json_body
 from app.api.v1 import api_clients, audit_events, auth, users
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         debug=settings.debug,
         lifespan=lifespan,
+        # No trailing-slash redirects: they echo the Host header into Location.
+        redirect_slashes=False,
         swagger_ui_parameters={"persistAuthorization": False, "displayRequestDuration": True},
     )
     app.state.settings = settings
@@ -108,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json_body)])
     for module in (auth, users, api_clients, audit_events):
         api.include_router(module.router)
     app.include_router(api)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import get_settings
+from app.core.db import ensure_sqlite_directory
 from app.models.base import Base
 
 config = context.config
@@ -47,6 +48,7 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_migrations_online() -> None:
+    ensure_sqlite_directory(_url())
     engine = create_async_engine(_url())
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync)

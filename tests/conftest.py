@@ -24,7 +24,7 @@ from app.core.db import Database
 from app.core.migrations import alembic_config
 from app.core.principal import SYSTEM
 from app.core.scopes import ROLE_SCOPES, Role
-from app.core.security import create_access_token
+from app.core.security import create_access_token, credential_fingerprint
 from app.main import create_app
 from app.models import Base, User
 from app.schemas.user import UserCreate
@@ -173,7 +173,9 @@ def make_user(database: Database, settings: Settings) -> UserFactory:
             user = await users.create_user(
                 s, SYSTEM, UserCreate(username=name, display_name=f"测试{name}", role=role, password=password)
             )
-        token, _ = create_access_token(settings, f"user:{user.id}", ROLE_SCOPES[role])
+        token, _ = create_access_token(
+            settings, f"user:{user.id}", ROLE_SCOPES[role], credential_fingerprint(user.password_hash)
+        )
         return user, {"Authorization": f"Bearer {token}"}
 
     return factory

@@ -4,7 +4,7 @@ import re
 from collections.abc import AsyncIterator, Collection
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request, Response, Security
+from fastapi import Depends, Header, Path, Query, Request, Response, Security, params
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from app.core.errors import ProblemError
 from app.core.principal import Principal
 from app.core.scopes import SCOPES
 from app.core.security import InvalidTokenError, decode_access_token
+from app.schemas.common import MAX_ID
 from app.services.auth import resolve_principal
 from app.services.pagination import PageRequest
 
@@ -49,6 +50,29 @@ async def get_session(database: Annotated[Database, Depends(get_database)]) -> A
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id")]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+_JSON_TYPES = ("application/json",)
+
+
+async def require_json_body(request: Request) -> None:
+    """415 for a JSON route sent another media type (instead of a puzzling 'not a dictionary' 422)."""
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    if body_field is None or isinstance(body_field.field_info, params.Form):
+        return
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    if has_body and not (media_type in _JSON_TYPES or media_type.endswith("+json")):
+        raise ProblemError(
+            415,
+            "unsupported_media_type",
+            f"请求体应为 JSON（Content-Type: application/json），收到 {media_type or '无'} / "
+            f"send the body as application/json, not {media_type or 'nothing'}",
+        )
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
@@ -112,8 +136,9 @@ def page_params(
 
 
 def sort_dependency(allowed: Collection[str], default: str) -> Any:
-    """A `sort` query parameter limited to `allowed` keys: `sort=-created_at,username`."""
+    """A `sort` query parameter limited to `allowed` keys: `sort=-created_at,username`; empty = default."""
     keys = ", ".join(sorted(allowed))
+    default_parts = tuple(default.split(","))
 
     def dependency(
         paging: Annotated[tuple[int, int], Depends(page_params)],
@@ -122,8 +147,8 @@ def sort_dependency(allowed: Collection[str], default: str) -> Any:
             Query(max_length=200, description=f"Comma-separated keys, '-' for descending. Allowed: {keys}"),
         ] = default,
     ) -> PageRequest:
-        parts = tuple(p.strip() for p in sort.split(",") if p.strip())
-        bad = [p for p in parts if p.lstrip("-") not in allowed]
+        parts = tuple(p.strip() for p in sort.split(",") if p.strip()) or default_parts
+        bad = [p for p in parts if p.removeprefix("-") not in allowed]
         if bad:
             raise ProblemError(
                 422,
@@ -139,7 +164,7 @@ def sort_dependency(allowed: Collection[str], default: str) -> Any:
     return Depends(dependency)
 
 
-_ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
+_STRONG_ETAG = re.compile(r'^"(\d{1,18})"$')
 
 
 def set_etag(response: Response, version: int) -> None:
@@ -147,25 +172,28 @@ def set_etag(response: Response, version: int) -> None:
 
 
 def expected_version(
+    request: Request,
     if_match: Annotated[
         str | None,
-        Header(description='The ETag you read, e.g. `"3"`; `*` means any version. Required for this write.'),
+        Header(description='The ETag you read, e.g. `"3"` (a list is allowed); `*` means any version. Required.'),
     ] = None,
-) -> int | None:
-    """The version the caller last read. 428 without If-Match; 412 if it names no version we could hold."""
-    if if_match is None or not if_match.strip():
+) -> frozenset[int] | None:
+    """The versions the caller accepts (RFC 9110 If-Match, strong comparison); None for `*`.
+
+    428 without If-Match. A value naming no version we could hold simply matches nothing (412).
+    """
+    values = ",".join(request.headers.getlist("if-match")).strip()
+    if not values:
         raise ProblemError(
             428,
             "if_match_required",
             "修改需带 If-Match 头（读取时的 ETag）/ send If-Match with the ETag you read",
         )
-    if if_match.strip() == "*":
+    tags = [tag.strip() for tag in values.split(",") if tag.strip()]
+    if "*" in tags:
         return None
-    for candidate in if_match.split(","):
-        match = _ETAG.match(candidate.strip())
-        if match:
-            return int(match.group(1))
-    raise ProblemError(412, "version_mismatch", "If-Match 无法识别 / If-Match names no version of this resource")
+    # Weak tags (W/"3") never match under If-Match's strong comparison.
+    return frozenset(int(m.group(1)) for tag in tags if (m := _STRONG_ETAG.match(tag)))
 
 
-IfMatchDep = Annotated[int | None, Depends(expected_version)]
+IfMatchDep = Annotated[frozenset[int] | None, Depends(expected_version)]

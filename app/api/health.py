@@ -11,7 +11,9 @@ from app.core.errors import problem_response, problem_responses
 router = APIRouter(tags=["health 运维"])
 
 
+# HEAD too: some load balancers probe with it.
 @router.get("/healthz", summary="The process is alive")
+@router.head("/healthz", summary="The process is alive (HEAD)", operation_id="healthz_head")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -21,6 +23,7 @@ async def healthz() -> dict[str, str]:
     summary="Ready to serve: the database answers and its schema is at the migration head",
     responses=problem_responses(503),
 )
+@router.head("/readyz", summary="Readiness (HEAD)", operation_id="readyz_head", responses=problem_responses(503))
 async def readyz(request: Request) -> JSONResponse:
     database: Database = request.app.state.database
     head: str = request.app.state.migration_head

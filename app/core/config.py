@@ -1,5 +1,7 @@
 """Settings from the environment and `.env` (every one is documented in `.env.example`)."""
 
+import os
+import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -10,9 +12,24 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-# Used only outside production; `Settings` refuses to run production with it.
-DEVELOPMENT_SECRET_KEY = "development-only-signing-key-change-me"  # noqa: S105
 MIN_SECRET_KEY_LENGTH = 32
+# Outside production an unset SECRET_KEY gets a random key kept here, so `make run` never signs
+# tokens with a key published in the source, and restarts and workers share one key.
+DEV_SECRET_KEY_FILE = PROJECT_ROOT / "var" / "dev-secret-key"
+
+
+def _development_key(path: Path) -> str:
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker wrote it first
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
 
 
 class Environment(StrEnum):
@@ -31,7 +48,7 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     migrations_dir: Path = PROJECT_ROOT / "migrations"
 
-    secret_key: str = DEVELOPMENT_SECRET_KEY
+    secret_key: str = ""
     jwt_issuer: str = "zhaoshang"
     jwt_audience: str = "zhaoshang-api"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
@@ -68,12 +85,16 @@ class Settings(BaseSettings):
         if self.cors_allow_credentials and "*" in self.cors_origins:
             raise ValueError("CORS_ORIGINS may not contain '*' when CORS_ALLOW_CREDENTIALS is true")
         if self.environment is Environment.production:
-            if self.secret_key == DEVELOPMENT_SECRET_KEY:
-                raise ValueError("SECRET_KEY must be set in production (the development key is refused)")
+            if not self.secret_key:
+                raise ValueError("SECRET_KEY must be set in production")
             if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
                 raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters in production")
+            if "change-me" in self.secret_key.lower():
+                raise ValueError("SECRET_KEY is still the example value; generate a random one")
             if self.debug:
                 raise ValueError("DEBUG must be off in production")
+        elif not self.secret_key:
+            self.secret_key = _development_key(DEV_SECRET_KEY_FILE)
         return self
 
     @property

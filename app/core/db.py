@@ -21,13 +21,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def ensure_sqlite_directory(database_url: str) -> None:
+    """SQLite creates the file but not its folder (var/ on a fresh checkout)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    else:
+    ensure_sqlite_directory(settings.database_url)
+    if url.get_backend_name() != "sqlite":
         kwargs |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":

@@ -107,7 +107,8 @@ def problem_response(
 
 
 _HTTP_CODES = {
-    400: ("bad_request", "请求格式错误 / the request is malformed"),
+    # Starlette/FastAPI raise 400 for bodies they cannot decode (bad encoding, nesting, multipart).
+    400: ("malformed_body", "请求体无法解析 / the request body could not be parsed"),
     401: ("unauthenticated", "需要有效的访问令牌 / a valid access token is required"),
     403: ("forbidden", "无权执行此操作 / not allowed"),
     404: ("not_found", "资源不存在 / no such resource"),
@@ -135,8 +136,8 @@ async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
     code, default_detail = _HTTP_CODES.get(exc.status_code, (f"http_{exc.status_code}", ""))
-    # Starlette's own messages ("Not Found") say less than ours; keep a caller-supplied detail.
-    detail = exc.detail if exc.detail and exc.detail != HTTPStatus(exc.status_code).phrase else default_detail
+    # Framework messages are English-only and say less than ours; our own 413 detail is kept.
+    detail = exc.detail if exc.status_code == 413 and exc.detail else default_detail
     return problem_response(
         exc.status_code,
         code,
@@ -150,16 +151,20 @@ def _error_message(error: Mapping[str, Any]) -> str:
     return str(error.get("msg", "invalid value"))
 
 
+MAX_LISTED_ERRORS = 50
+
+
 async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(RequestValidationError, exc)
     raw = exc.errors()
+    # A body of 100,000 unknown keys must not produce a 10 MB answer: list the first few, count all.
     errors = [
         {
             "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
             "message": _error_message(e),
             "type": str(e.get("type", "value_error")),
         }
-        for e in raw
+        for e in raw[:MAX_LISTED_ERRORS]
     ]
     if any(e["type"] == "json_invalid" for e in errors):
         return problem_response(
@@ -172,7 +177,8 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         422,
         "validation_failed",
-        f"请求数据有 {len(errors)} 处错误 / {len(errors)} invalid field(s) in the request",
+        f"请求数据有 {len(raw)} 处错误 / {len(raw)} invalid field(s) in the request"
+        + (f" (first {MAX_LISTED_ERRORS} listed)" if len(raw) > MAX_LISTED_ERRORS else ""),
         errors=errors,
         instance=request.url.path,
     )
@@ -187,13 +193,14 @@ def install_error_handlers(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problem+json errors a route can answer."""
     descriptions = {
-        400: "Malformed request (e.g. body is not JSON): `malformed_json`, `bad_request`",
+        400: "Body cannot be parsed: `malformed_json`, `malformed_body`",
         401: "Missing, expired or forged token: `unauthenticated`, `invalid_token`",
         403: "Token lacks the scope this route needs: `insufficient_scope`",
         404: "No such resource (or hidden from the caller): `not_found`",
         409: "Conflicts with the stored state, e.g. a duplicate key: `conflict`, `duplicate`",
         412: "`If-Match` does not name the current version: `version_mismatch`",
         413: "Body larger than the configured limit: `payload_too_large`",
+        415: "Body is not `application/json`: `unsupported_media_type`",
         422: "Validation failed; `errors[]` lists each field: `validation_failed`",
         428: "`If-Match` header required for this write: `if_match_required`",
         429: "Too many attempts; retry after `Retry-After` seconds: `rate_limited`",

@@ -5,6 +5,9 @@ are required, so a token without a signature, with `alg: none`, signed by anothe
 expired, for another audience or missing a claim is refused the same way.
 """
 
+import hashlib
+import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -21,6 +24,10 @@ ALGORITHM = "HS256"
 # Our tokens are a few hundred bytes; a huge one is an attack on the parser, refused unread.
 MAX_TOKEN_LENGTH = 4096
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+_SUBJECT = re.compile(r"^(user|client):([1-9][0-9]{0,9})$")
+_MAX_ID = 2**31 - 1
+# NumericDate bounds we accept: 2000-01-01 .. 2100-01-01 (anything else is not ours).
+_MIN_TIME, _MAX_TIME = 946_684_800, 4_102_444_800
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the timing of "no such user" close to "wrong password".
@@ -38,6 +45,19 @@ def verify_secret(stored_hash: str | None, plain: str) -> bool:
         return False
 
 
+def credential_fingerprint(stored_hash: str) -> str:
+    """A short digest of the stored password/secret hash, carried in tokens as `cred`.
+
+    Changing a password or rotating a secret changes the hash, so every token issued before
+    stops matching at once, without a revocation list.
+    """
+    return hashlib.sha256(stored_hash.encode()).hexdigest()[:16]
+
+
+def same_credential(token_fingerprint: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(token_fingerprint, credential_fingerprint(stored_hash))
+
+
 def new_client_secret() -> str:
     return secrets.token_urlsafe(32)
 
@@ -52,14 +72,13 @@ class InvalidTokenError(Exception):
 
 @dataclass(frozen=True)
 class TokenClaims:
-    subject: str
+    kind: str  # "user" or "client"
+    principal_id: int
+    credential: str
     scopes: frozenset[str]
-    issued_at: datetime
-    expires_at: datetime
-    token_id: str
 
 
-def create_access_token(settings: Settings, subject: str, scopes: frozenset[str]) -> tuple[str, int]:
+def create_access_token(settings: Settings, subject: str, scopes: frozenset[str], credential: str) -> tuple[str, int]:
     now = datetime.now(UTC)
     ttl = settings.access_token_ttl_seconds
     claims: dict[str, Any] = {
@@ -71,6 +90,7 @@ def create_access_token(settings: Settings, subject: str, scopes: frozenset[str]
         "exp": int((now + timedelta(seconds=ttl)).timestamp()),
         "jti": uuid.uuid4().hex,
         "scope": " ".join(sorted(scopes)),
+        "cred": credential,
     }
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), ttl
 
@@ -92,14 +112,18 @@ def decode_access_token(settings: Settings, token: str) -> TokenClaims:
         )
     except JWTError as exc:
         raise InvalidTokenError(str(exc)) from exc
-    subject = claims.get("sub")
-    scope = claims.get("scope", "")
-    if not isinstance(subject, str) or not isinstance(scope, str):
+    subject, scope, credential = claims.get("sub"), claims.get("scope", ""), claims.get("cred")
+    match = _SUBJECT.match(subject) if isinstance(subject, str) else None
+    if match is None or int(match.group(2)) > _MAX_ID:
+        raise InvalidTokenError("malformed subject")
+    if not isinstance(scope, str) or not isinstance(credential, str):
         raise InvalidTokenError("malformed claims")
+    times = [claims["iat"], claims["exp"]]
+    if not all(isinstance(t, int) and not isinstance(t, bool) and _MIN_TIME <= t <= _MAX_TIME for t in times):
+        raise InvalidTokenError("implausible timestamps")
     return TokenClaims(
-        subject=subject,
+        kind=match.group(1),
+        principal_id=int(match.group(2)),
+        credential=credential,
         scopes=frozenset(scope.split()),
-        issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
-        token_id=str(claims.get("jti", "")),
     )

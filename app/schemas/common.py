@@ -1,6 +1,16 @@
+from datetime import UTC, datetime
 from typing import Annotated, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 T = TypeVar("T")
 
@@ -33,5 +43,31 @@ class PageOut(BaseModel, Generic[T]):
     offset: int
 
 
-# Printable text only: control characters (other than none) are refused in names and titles.
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Characters refused in names, titles and search text: C0/C1 controls, zero-width and direction marks,
+# bidi overrides/isolates, line/paragraph separators and the BOM. They hide or reorder what a reader
+# sees (a name that displays differently from what is stored). ZWJ (U+200D) stays: emoji need it.
+INVISIBLE = "\x00-\x1f\x7f-\x9f\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+VISIBLE_TEXT = rf"^[^{INVISIBLE}]+$"
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
+SearchText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
+
+# Integer primary keys are 32-bit on PostgreSQL; larger path/query ids are a 422, not a database error.
+MAX_ID = 2**31 - 1
+
+
+def _utc_instant(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("instant out of range once converted to UTC") from None
+
+
+def _iso_only(value: object) -> object:
+    # Pydantic would read "0" or "1700000000" as a Unix time; an ISO 8601 instant is asked for.
+    if isinstance(value, str) and value.lstrip("-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an ISO 8601 date-time with an offset, e.g. 2018-10-31T23:30:00+08:00")
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_utc_instant)]

@@ -25,11 +25,6 @@ class ApiClientFilter:
     is_active: bool | None = None
 
 
-def _now_whole_seconds() -> datetime:
-    # Token `iat` has whole seconds; tokens issued before this instant stop working.
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 def _scope_text(scopes: list[str]) -> str:
     requested = frozenset(scopes)
     unknown = unknown_scopes(requested)
@@ -49,7 +44,7 @@ def _scope_text(scopes: list[str]) -> str:
 async def list_clients(session: AsyncSession, flt: ApiClientFilter, page: PageRequest) -> Page[ApiClient]:
     stmt = select(ApiClient)
     if flt.q:
-        stmt = stmt.where(func.lower(ApiClient.name).like(f"%{flt.q.lower()}%"))
+        stmt = stmt.where(func.lower(ApiClient.name).contains(flt.q.lower(), autoescape=True))
     if flt.is_active is not None:
         stmt = stmt.where(ApiClient.is_active == flt.is_active)
     return await paginate(session, stmt, page, CLIENT_SORTS, ApiClient.id)
@@ -71,7 +66,7 @@ async def create_client(session: AsyncSession, actor: Principal, data: ApiClient
         scopes=_scope_text(data.scopes),
         secret_hash=hash_secret(secret),
         is_active=True,
-        secret_rotated_at=_now_whole_seconds(),
+        secret_rotated_at=datetime.now(UTC),
     )
     session.add(client)
     await session.flush()
@@ -84,7 +79,7 @@ async def update_client(
     actor: Principal,
     client_pk: int,
     data: ApiClientUpdate,
-    expected_version: int | None,
+    expected_version: frozenset[int] | None,
 ) -> ApiClient:
     client = await get_client(session, client_pk)
     check_version(client.version, expected_version)
@@ -102,14 +97,14 @@ async def update_client(
 
 
 async def rotate_secret(
-    session: AsyncSession, actor: Principal, client_pk: int, expected_version: int | None
+    session: AsyncSession, actor: Principal, client_pk: int, expected_version: frozenset[int] | None
 ) -> tuple[ApiClient, str]:
     client = await get_client(session, client_pk)
     check_version(client.version, expected_version)
     before = audit.snapshot(client)
     secret = new_client_secret()
     client.secret_hash = hash_secret(secret)
-    client.secret_rotated_at = _now_whole_seconds()
+    client.secret_rotated_at = datetime.now(UTC)
     await session.flush()
     audit.record(session, actor, "rotate_secret", "api_client", client.id, before, audit.snapshot(client))
     return client, secret

@@ -47,10 +47,13 @@ def record(
     entity_id: object,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-) -> AuditEvent:
+) -> AuditEvent | None:
+    """Adds the audit row; an update that changed nothing writes nothing and returns None."""
     if before is not None and after is not None:
-        # Keep only what changed (plus nothing else): the row is easier to read and smaller.
+        # Keep only what changed: the row is easier to read and smaller.
         changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+        if not changed:
+            return None
         before = {k: v for k, v in before.items() if k in changed}
         after = {k: v for k, v in after.items() if k in changed}
     event = AuditEvent(

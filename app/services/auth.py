@@ -9,7 +9,13 @@ from app.core.config import Settings
 from app.core.errors import ProblemError
 from app.core.principal import Principal
 from app.core.scopes import ROLE_SCOPES, Role, parse_scopes
-from app.core.security import TokenClaims, create_access_token, verify_secret
+from app.core.security import (
+    TokenClaims,
+    create_access_token,
+    credential_fingerprint,
+    same_credential,
+    verify_secret,
+)
 from app.models import ApiClient, AuthFailure, User
 
 
@@ -72,9 +78,11 @@ def _grant(allowed: frozenset[str], requested: frozenset[str]) -> frozenset[str]
 
 
 async def password_grant(
-    session: AsyncSession, settings: Settings, username: str, password: str, scope: str | None
+    session: AsyncSession, settings: Settings, username: str, password: str, scope: str | None, source: str
 ) -> tuple[str, int, frozenset[str]]:
-    subject = "user:" + username.strip().lower()
+    # Throttled per account *and* source address: guessing is slowed, yet nobody elsewhere can lock
+    # an officer out of their own desk by failing on purpose.
+    subject = f"user:{username.strip().lower()}@{source}"
     await _check_throttle(session, settings, subject)
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
     if not verify_secret(user.password_hash if user else None, password) or user is None or not user.is_active:
@@ -86,14 +94,14 @@ async def password_grant(
         update(User).where(User.id == user.id).values(last_login_at=datetime.now(UTC), updated_at=User.updated_at)
     )
     granted = _grant(ROLE_SCOPES[Role(user.role)], parse_scopes(scope))
-    token, ttl = create_access_token(settings, f"user:{user.id}", granted)
+    token, ttl = create_access_token(settings, f"user:{user.id}", granted, credential_fingerprint(user.password_hash))
     return token, ttl, granted
 
 
 async def client_credentials_grant(
-    session: AsyncSession, settings: Settings, client_id: str, client_secret: str, scope: str | None
+    session: AsyncSession, settings: Settings, client_id: str, client_secret: str, scope: str | None, source: str
 ) -> tuple[str, int, frozenset[str]]:
-    subject = "client:" + client_id
+    subject = f"client:{client_id}@{source}"
     await _check_throttle(session, settings, subject)
     client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     if (
@@ -105,28 +113,26 @@ async def client_credentials_grant(
         raise _invalid_client()
     await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject))
     granted = _grant(parse_scopes(client.scopes), parse_scopes(scope))
-    token, ttl = create_access_token(settings, f"client:{client.id}", granted)
+    token, ttl = create_access_token(
+        settings, f"client:{client.id}", granted, credential_fingerprint(client.secret_hash)
+    )
     return token, ttl, granted
 
 
 async def resolve_principal(session: AsyncSession, claims: TokenClaims) -> Principal | None:
-    """The caller behind a valid token, or None if the account is gone or disabled.
+    """The caller behind a valid token, or None if the account is gone, disabled or re-keyed.
 
     Scopes are re-intersected with what the account may hold now, so a demotion or a narrowed
-    client takes effect at once rather than when old tokens expire.
+    client takes effect at once rather than when old tokens expire; a new password or client
+    secret retires every token issued before it.
     """
-    kind, _, raw_id = claims.subject.partition(":")
-    if not raw_id.isdigit():
-        return None
-    if kind == "user":
-        user = await session.get(User, int(raw_id))
-        if user is None or not user.is_active:
+    if claims.kind == "user":
+        user = await session.get(User, claims.principal_id)
+        if user is None or not user.is_active or not same_credential(claims.credential, user.password_hash):
             return None
         allowed = ROLE_SCOPES[Role(user.role)]
         return Principal("user", user.id, user.username, claims.scopes & allowed, role=user.role)
-    if kind == "client":
-        client = await session.get(ApiClient, int(raw_id))
-        if client is None or not client.is_active or claims.issued_at < client.secret_rotated_at:
-            return None
-        return Principal("client", client.id, client.name, claims.scopes & parse_scopes(client.scopes))
-    return None
+    client = await session.get(ApiClient, claims.principal_id)
+    if client is None or not client.is_active or not same_credential(claims.credential, client.secret_hash):
+        return None
+    return Principal("client", client.id, client.name, claims.scopes & parse_scopes(client.scopes))

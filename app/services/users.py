@@ -33,8 +33,13 @@ class UserFilter:
 async def list_users(session: AsyncSession, flt: UserFilter, page: PageRequest) -> Page[User]:
     stmt = select(User)
     if flt.q:
-        pattern = f"%{flt.q.lower()}%"
-        stmt = stmt.where(or_(User.username.like(pattern), func.lower(User.display_name).like(pattern)))
+        needle = flt.q.lower()
+        stmt = stmt.where(
+            or_(
+                User.username.contains(needle, autoescape=True),
+                func.lower(User.display_name).contains(needle, autoescape=True),
+            )
+        )
     if flt.role is not None:
         stmt = stmt.where(User.role == flt.role.value)
     if flt.is_active is not None:
@@ -71,7 +76,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
 
 
 async def update_user(
-    session: AsyncSession, actor: Principal, user_id: int, data: UserUpdate, expected_version: int | None
+    session: AsyncSession, actor: Principal, user_id: int, data: UserUpdate, expected_version: frozenset[int] | None
 ) -> User:
     user = await get_user(session, user_id)
     check_version(user.version, expected_version)

@@ -14,7 +14,7 @@ class VersionMismatchError(ProblemError):
         )
 
 
-def check_version(current: int, expected: int | None) -> None:
-    """`expected=None` means the caller sent `If-Match: *` (any current version)."""
-    if expected is not None and expected != current:
+def check_version(current: int, expected: frozenset[int] | None) -> None:
+    """`expected` holds the versions named in If-Match; None means `*` (any current version)."""
+    if expected is not None and current not in expected:
         raise VersionMismatchError(current)

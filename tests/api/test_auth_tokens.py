@@ -12,7 +12,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.principal import SYSTEM
 from app.core.scopes import ROLE_SCOPES, Role
-from app.core.security import ALGORITHM, MAX_TOKEN_LENGTH
+from app.core.security import ALGORITHM, MAX_TOKEN_LENGTH, credential_fingerprint
 from app.schemas.api_client import ApiClientCreate
 from app.services import api_clients
 from tests.conftest import DEFAULT_PASSWORD, UserFactory
@@ -32,7 +32,7 @@ async def _new_api_client(database: Database, scopes: list[str]) -> tuple[str, s
     return row.client_id, secret, row.id
 
 
-def _claims(settings: Settings, **overrides: Any) -> dict[str, Any]:
+def _claims(settings: Settings, credential: str = "", **overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "iss": settings.jwt_issuer,
@@ -41,6 +41,7 @@ def _claims(settings: Settings, **overrides: Any) -> dict[str, Any]:
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=5)).timestamp()),
         "scope": "users:read",
+        "cred": credential,
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}
@@ -141,6 +142,10 @@ async def test_repeated_failures_are_throttled_then_clear_after_the_window(
         # Other accounts are unaffected.
         await make_user(Role.officer, username="bystander")
         assert (await _password_token(client, "bystander", DEFAULT_PASSWORD)).status_code == 200
+    # Failing on purpose from one address does not lock the owner out at their own desk.
+    elsewhere = httpx.ASGITransport(app=app, client=("10.20.30.40", 50000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://t") as client:
+        assert (await _password_token(client, "target", DEFAULT_PASSWORD)).status_code == 200
 
     # Once the failures age out of the window, the right password works again.
     from sqlalchemy import update
@@ -190,34 +195,74 @@ async def test_wrong_client_secret_is_invalid_client(client: httpx.AsyncClient, 
     assert response.headers["www-authenticate"] == "Basic"
 
 
-async def test_unknown_grant_type_is_a_validation_problem(client: httpx.AsyncClient) -> None:
-    response = await client.post(TOKEN_URL, data={"grant_type": "implicit"})
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["loc"] == ["body", "grant_type"]
-
-
-async def test_rotating_a_secret_retires_the_old_secret_and_its_tokens(
+async def test_rotating_a_secret_retires_the_old_secret_and_its_tokens_at_once(
     client: httpx.AsyncClient, database: Database, admin_headers: dict[str, str]
 ) -> None:
     client_id, old_secret, pk = await _new_api_client(database, ["users:read"])
     grant = {"grant_type": "client_credentials", "client_id": client_id}
     old_token = (await client.post(TOKEN_URL, data=grant | {"client_secret": old_secret})).json()["access_token"]
-    # Tokens carry whole-second iat; step past the second the old token was issued in.
-    past = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    from sqlalchemy import update
+    old_bearer = {"Authorization": f"Bearer {old_token}"}
+    assert (await client.get("/api/v1/users", headers=old_bearer)).status_code == 200
 
-    from app.models import ApiClient
-
+    # Same second as the token: a timestamp comparison would miss it, the credential check does not.
     rotated = await client.post(f"/api/v1/clients/{pk}/rotate-secret", headers=admin_headers | {"If-Match": "*"})
     assert rotated.status_code == 200, rotated.text
-    async with database.session() as s:  # pretend the rotation happened a second later than the old token
-        await s.execute(update(ApiClient).where(ApiClient.id == pk).values(secret_rotated_at=past))
     new_secret = rotated.json()["client_secret"]
     assert new_secret != old_secret
+    assert (await client.get("/api/v1/users", headers=old_bearer)).status_code == 401
     assert (await client.post(TOKEN_URL, data=grant | {"client_secret": old_secret})).status_code == 401
-    assert (await client.post(TOKEN_URL, data=grant | {"client_secret": new_secret})).status_code == 200
-    stale = await client.get("/api/v1/users", headers={"Authorization": f"Bearer {old_token}"})
-    assert stale.status_code == 401
+    fresh = await client.post(TOKEN_URL, data=grant | {"client_secret": new_secret})
+    assert fresh.status_code == 200
+    assert (
+        await client.get("/api/v1/users", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"})
+    ).status_code == 200
+
+
+async def test_a_new_password_retires_live_tokens(
+    client: httpx.AsyncClient, make_user: UserFactory, admin_headers: dict[str, str]
+) -> None:
+    user, headers = await make_user(Role.leader, username="compromised")
+    assert (await client.get("/api/v1/users", headers=headers)).status_code == 200
+    reset = await client.patch(
+        f"/api/v1/users/{user.id}",
+        json={"password": "a brand new passphrase"},
+        headers=admin_headers | {"If-Match": "*"},
+    )
+    assert reset.status_code == 200
+    assert (await client.get("/api/v1/users", headers=headers)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic é",
+        "Basic !!!",
+        "Basic " + base64.b64encode(b"\xff\xfe").decode(),
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+    ],
+)
+async def test_garbage_basic_credentials_are_invalid_client(client: httpx.AsyncClient, header: str) -> None:
+    response = await client.post(
+        TOKEN_URL, data={"grant_type": "client_credentials"}, headers=[(b"Authorization", header.encode("utf-8"))]
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"grant_type": "authorization_code"}, "unsupported_grant_type"),
+        ({"grant_type": "refresh_token", "refresh_token": "x"}, "unsupported_grant_type"),
+        ({}, "invalid_request"),
+        ({"grant_type": "password", "username": "u" * 65, "password": "whatever-long"}, "invalid_request"),
+    ],
+)
+async def test_token_endpoint_errors_speak_oauth2(client: httpx.AsyncClient, form: dict[str, str], error: str) -> None:
+    response = await client.post(TOKEN_URL, data=form)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    assert response.json()["code"] == error
 
 
 # --- forgeries: every one is a 401 problem, never a 500 or a 200 ------------------------------------------
@@ -227,34 +272,43 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _forgeries(settings: Settings) -> dict[str, str]:
-    good = jwt.encode(_claims(settings), settings.secret_key, algorithm=ALGORITHM)
+def _forgeries(settings: Settings, credential: str) -> dict[str, str]:
+    def claims(**overrides: Any) -> dict[str, Any]:
+        return _claims(settings, credential, **overrides)
+
+    good = jwt.encode(claims(), settings.secret_key, algorithm=ALGORITHM)
     header, payload, signature = good.split(".")
     tampered_payload = _b64(base64.urlsafe_b64decode(payload + "==").replace(b'"users:read"', b'"users:write"'))
     none_header = _b64(b'{"alg":"none","typ":"JWT"}')
     return {
         "alg_none": f"{none_header}.{payload}.",
         "no_signature": f"{header}.{payload}.",
-        "other_key": jwt.encode(_claims(settings), "another-key-" + "x" * 40, algorithm=ALGORITHM),
-        "hs512": jwt.encode(_claims(settings), settings.secret_key, algorithm="HS512"),
+        "other_key": jwt.encode(claims(), "another-key-" + "x" * 40, algorithm=ALGORITHM),
+        "hs512": jwt.encode(claims(), settings.secret_key, algorithm="HS512"),
         "tampered_payload": f"{header}.{tampered_payload}.{signature}",
         "expired": jwt.encode(
-            _claims(settings, exp=int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())),
+            claims(exp=int((datetime.now(UTC) - timedelta(seconds=1)).timestamp())),
             settings.secret_key,
             algorithm=ALGORITHM,
         ),
-        "wrong_audience": jwt.encode(_claims(settings, aud="other-system"), settings.secret_key, algorithm=ALGORITHM),
-        "wrong_issuer": jwt.encode(_claims(settings, iss="someone-else"), settings.secret_key, algorithm=ALGORITHM),
+        "wrong_audience": jwt.encode(claims(aud="other-system"), settings.secret_key, algorithm=ALGORITHM),
+        "wrong_issuer": jwt.encode(claims(iss="someone-else"), settings.secret_key, algorithm=ALGORITHM),
         **{
-            f"missing_{claim}": jwt.encode(_claims(settings, **{claim: None}), settings.secret_key, algorithm=ALGORITHM)
+            f"missing_{claim}": jwt.encode(claims(**{claim: None}), settings.secret_key, algorithm=ALGORITHM)
             for claim in ("exp", "iat", "iss", "aud", "sub")
         },
-        "oversized": jwt.encode(
-            _claims(settings, pad="x" * MAX_TOKEN_LENGTH), settings.secret_key, algorithm=ALGORITHM
-        ),
+        "oversized": jwt.encode(claims(pad="x" * MAX_TOKEN_LENGTH), settings.secret_key, algorithm=ALGORITHM),
         "garbage": "not-a-jwt",
-        "unknown_subject": jwt.encode(_claims(settings, sub="user:999999"), settings.secret_key, algorithm=ALGORITHM),
-        "malformed_subject": jwt.encode(_claims(settings, sub="admin"), settings.secret_key, algorithm=ALGORITHM),
+        "huge_subject_id": jwt.encode(
+            claims(sub="user:99999999999999999999"), settings.secret_key, algorithm=ALGORITHM
+        ),
+        "superscript_subject": jwt.encode(claims(sub="user:²"), settings.secret_key, algorithm=ALGORITHM),
+        "float_iat": jwt.encode(claims(iat=1e300), settings.secret_key, algorithm=ALGORITHM),
+        "far_future_exp": jwt.encode(claims(exp=10**20), settings.secret_key, algorithm=ALGORITHM),
+        "no_credential": jwt.encode(claims(cred=None), settings.secret_key, algorithm=ALGORITHM),
+        "stale_credential": jwt.encode(claims(cred="0" * 16), settings.secret_key, algorithm=ALGORITHM),
+        "unknown_subject": jwt.encode(claims(sub="user:999999"), settings.secret_key, algorithm=ALGORITHM),
+        "malformed_subject": jwt.encode(claims(sub="admin"), settings.secret_key, algorithm=ALGORITHM),
     }
 
 
@@ -283,8 +337,10 @@ FORGERY_NAMES = [
 async def test_forged_tokens_are_refused(
     client: httpx.AsyncClient, settings: Settings, make_user: UserFactory, forgery: str
 ) -> None:
-    await make_user(Role.admin, username="real-admin")  # user:1 exists, so only the forgery can fail
-    token = _forgeries(settings)[forgery]
+    # user:1 exists and the claims carry its credential, so only the forgery itself can fail.
+    user, _ = await make_user(Role.admin, username="real-admin")
+    assert user.id == 1
+    token = _forgeries(settings, credential_fingerprint(user.password_hash))[forgery]
     response = await client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, (forgery, response.text)
     assert response.headers["content-type"] == "application/problem+json"
@@ -296,8 +352,11 @@ async def test_the_untampered_control_token_works(
     client: httpx.AsyncClient, settings: Settings, make_user: UserFactory
 ) -> None:
     # Guards the forgery test: the same claims, properly signed, are accepted.
-    await make_user(Role.admin, username="real-admin")
-    token = jwt.encode(_claims(settings), settings.secret_key, algorithm=ALGORITHM)
+    user, _ = await make_user(Role.admin, username="real-admin")
+    assert user.id == 1
+    token = jwt.encode(
+        _claims(settings, credential_fingerprint(user.password_hash)), settings.secret_key, algorithm=ALGORITHM
+    )
     assert (await client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})).status_code == 200
 
 

@@ -9,7 +9,9 @@ from starlette.routing import Mount, Route
 
 PUBLIC = {
     ("GET", "/healthz"),
+    ("HEAD", "/healthz"),
     ("GET", "/readyz"),
+    ("HEAD", "/readyz"),
     ("POST", "/api/v1/auth/token"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),

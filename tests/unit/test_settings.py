@@ -1,9 +1,12 @@
 """Production refuses unsafe settings; the environment and CORS lists parse as documented."""
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import DEVELOPMENT_SECRET_KEY, Settings
+from app.core import config
+from app.core.config import Settings
 
 STRONG_KEY = "k" * 48
 
@@ -15,8 +18,9 @@ def _settings(**values: object) -> Settings:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"secret_key": DEVELOPMENT_SECRET_KEY}, "SECRET_KEY must be set"),
+        ({"secret_key": ""}, "SECRET_KEY must be set"),
         ({"secret_key": "short-key"}, "at least 32 characters"),
+        ({"secret_key": "change-me-to-48-random-characters"}, "example value"),
         ({"secret_key": STRONG_KEY, "debug": True}, "DEBUG must be off"),
     ],
 )
@@ -29,8 +33,18 @@ def test_production_starts_with_a_strong_key() -> None:
     assert _settings(environment="production", secret_key=STRONG_KEY).secret_key == STRONG_KEY
 
 
-def test_development_allows_the_development_key() -> None:
-    assert _settings(environment="development").secret_key == DEVELOPMENT_SECRET_KEY
+def test_development_without_a_key_gets_a_private_random_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key_file = tmp_path / "var" / "dev-secret-key"
+    monkeypatch.setattr(config, "DEV_SECRET_KEY_FILE", key_file)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = _settings(environment="development").secret_key
+    second = _settings(environment="development").secret_key
+    assert first == second  # restarts and sibling workers verify each other's tokens
+    assert len(first) >= 48
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    other = tmp_path / "elsewhere"
+    monkeypatch.setattr(config, "DEV_SECRET_KEY_FILE", other)
+    assert _settings(environment="development").secret_key != first  # not a constant from the source
 
 
 def test_wildcard_origin_with_credentials_is_refused() -> None:

@@ -2,11 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.schemas.api_client import ApiClientCreate, ApiClientRead, ApiClientUpdate, ApiClientWithSecret
-from app.schemas.common import PageOut
+from app.schemas.common import PageOut, SearchText
 from app.services import api_clients as service
 from app.services.pagination import PageRequest
 
@@ -20,7 +20,7 @@ async def list_clients(
     session: SessionDep,
     _actor: Annotated[Principal, require("clients:read")],
     page: ClientPage,
-    q: Annotated[str | None, Query(max_length=100, description="Name contains")] = None,
+    q: Annotated[SearchText | None, Query(description="Name contains")] = None,
     is_active: bool | None = None,
 ) -> PageOut[ApiClientRead]:
     result = await service.list_clients(session, service.ApiClientFilter(q=q, is_active=is_active), page)
@@ -37,6 +37,7 @@ async def list_clients(
     response_model=ApiClientWithSecret,
     status_code=status.HTTP_201_CREATED,
     summary="Register an API client; the secret is in this response only",
+    responses=problem_responses(415),
 )
 async def create_client(
     data: ApiClientCreate,
@@ -57,7 +58,7 @@ async def create_client(
     responses=problem_responses(404),
 )
 async def get_client(
-    client_pk: int,
+    client_pk: IdPath,
     response: Response,
     session: SessionDep,
     _actor: Annotated[Principal, require("clients:read")],
@@ -71,10 +72,10 @@ async def get_client(
     "/{client_pk}",
     response_model=ApiClientRead,
     summary="Rename, re-scope or disable an API client",
-    responses=problem_responses(404, 412, 428),
+    responses=problem_responses(404, 412, 415, 428),
 )
 async def update_client(
-    client_pk: int,
+    client_pk: IdPath,
     data: ApiClientUpdate,
     response: Response,
     session: SessionDep,
@@ -93,7 +94,7 @@ async def update_client(
     responses=problem_responses(404, 412, 428),
 )
 async def rotate_secret(
-    client_pk: int,
+    client_pk: IdPath,
     response: Response,
     session: SessionDep,
     actor: Annotated[Principal, require("clients:write")],

@@ -1,13 +1,12 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
-from app.api.deps import SessionDep, require, sort_dependency
+from app.api.deps import IdQuery, SessionDep, require, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.schemas.audit import AuditEventRead
-from app.schemas.common import PageOut
+from app.schemas.common import Instant, PageOut
 from app.services import audit as service
 from app.services.pagination import PageRequest
 
@@ -29,11 +28,11 @@ async def list_audit_events(
     entity_type: Annotated[str | None, Query(max_length=64)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     actor_type: Literal["user", "client", "system"] | None = None,
-    actor_id: int | None = None,
+    actor_id: IdQuery = None,
     action: Annotated[str | None, Query(max_length=32)] = None,
     request_id: Annotated[str | None, Query(max_length=128)] = None,
-    occurred_from: AwareDatetime | None = None,
-    occurred_to: AwareDatetime | None = None,
+    occurred_from: Instant | None = None,
+    occurred_to: Instant | None = None,
 ) -> PageOut[AuditEventRead]:
     flt = service.AuditFilter(
         entity_type=entity_type,

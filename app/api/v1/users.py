@@ -2,11 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.core.scopes import Role
-from app.schemas.common import PageOut
+from app.schemas.common import PageOut, SearchText
 from app.schemas.user import UserCreate, UserRead, UserUpdate
 from app.services import users as service
 from app.services.pagination import PageRequest
@@ -21,7 +21,7 @@ async def list_users(
     session: SessionDep,
     _actor: Annotated[Principal, require("users:read")],
     page: UserPage,
-    q: Annotated[str | None, Query(max_length=100, description="Username or name contains")] = None,
+    q: Annotated[SearchText | None, Query(description="Username or name contains")] = None,
     role: Role | None = None,
     is_active: bool | None = None,
 ) -> PageOut[UserRead]:
@@ -39,7 +39,7 @@ async def list_users(
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
     summary="Create a staff account",
-    responses=problem_responses(409),
+    responses=problem_responses(409, 415),
 )
 async def create_user(
     data: UserCreate,
@@ -55,7 +55,7 @@ async def create_user(
 
 @router.get("/{user_id}", response_model=UserRead, summary="Read a staff account", responses=problem_responses(404))
 async def get_user(
-    user_id: int, response: Response, session: SessionDep, _actor: Annotated[Principal, require("users:read")]
+    user_id: IdPath, response: Response, session: SessionDep, _actor: Annotated[Principal, require("users:read")]
 ) -> UserRead:
     user = await service.get_user(session, user_id)
     set_etag(response, user.version)
@@ -67,10 +67,10 @@ async def get_user(
     response_model=UserRead,
     summary="Change, disable or reset the password of a staff account",
     description="Send `If-Match` with the ETag you read. `is_active=false` disables the account at once.",
-    responses=problem_responses(404, 409, 412, 428),
+    responses=problem_responses(404, 409, 412, 415, 428),
 )
 async def update_user(
-    user_id: int,
+    user_id: IdPath,
     data: UserUpdate,
     response: Response,
     session: SessionDep,
