@@ -13,7 +13,17 @@ from starlette.middleware.gzip import GZipMiddleware
 from app import __version__
 from app.api import health
 from app.api.deps import require_json_body
-from app.api.v1 import api_clients, audit_events, auth, users
+from app.api.v1 import (
+    analytics,
+    api_clients,
+    audit_events,
+    auth,
+    enterprises,
+    industries,
+    land_parcels,
+    users,
+    zones,
+)
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers, problem_response
@@ -49,6 +59,10 @@ TAGS = [
         "description": "API clients of other district systems, their scopes and secrets",
     },
     {"name": "audit 审计", "description": "Append-only trail of every write"},
+    {"name": "enterprises 企业库", "description": "Enterprises, their groups, investor classes and contacts"},
+    {"name": "zones 集聚区", "description": "Zones (cluster → core / expansion / support) and their area versions"},
+    {"name": "land parcels 地块", "description": "Land parcels and their transfer (出让) to enterprises"},
+    {"name": "analytics 统计", "description": "Rollups computed in SQL: settlement cohorts, groups, zone figures"},
     {"name": "health 运维", "description": "Liveness and readiness probes"},
 ]
 
@@ -112,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json_body)])
-    for module in (auth, users, api_clients, audit_events):
+    for module in (auth, users, api_clients, audit_events, enterprises, industries, zones, land_parcels, analytics):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -69,6 +69,17 @@ class NotFoundError(ProblemError):
         super().__init__(404, "not_found", f"{entity} {key} 不存在 / {entity} {key} not found")
 
 
+def field_problem(status: int, code: str, field: str, detail: str, **extra: Any) -> ProblemError:
+    """A problem about one body field, named in `errors[]` the way validation errors name it."""
+    return ProblemError(
+        status, code, detail, errors=[{"loc": ["body", field], "message": detail, "type": code}], extra=extra
+    )
+
+
+def unknown_reference(field: str, entity: str, key: object) -> ProblemError:
+    return field_problem(422, "unknown_reference", field, f"{entity} {key} 不存在 / {entity} {key} does not exist")
+
+
 class ConflictError(ProblemError):
     def __init__(self, code: str, detail: str, **extra: Any) -> None:
         super().__init__(409, code, detail, extra=extra)

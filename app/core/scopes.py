@@ -8,7 +8,18 @@ SCOPES: dict[str, str] = {
     "clients:read": "查看对接系统 / read API clients (district systems)",
     "clients:write": "管理对接系统 / create, change, disable API clients and rotate their secrets",
     "audit:read": "查看审计日志 / read the audit log",
+    "enterprises:read": "查看企业库 / read enterprises and groups",
+    "enterprises:write": "维护企业库 / create, change and delete enterprises",
+    "zones:read": "查看集聚区 / read zones and their area bases",
+    "zones:write": "维护集聚区及面积口径 / maintain zones and area versions",
+    "land_parcels:read": "查看地块 / read land parcels",
+    "land_parcels:write": "维护地块 / maintain land parcels and transfers",
+    "analytics:read": "查看统计汇总 / read rollups and report figures",
+    "personal_data:read": "查看个人信息（联系人、电话）/ see contacts and phone numbers unmasked",
 }
+
+_REGISTRY_READ = frozenset({"enterprises:read", "zones:read", "land_parcels:read", "analytics:read"})
+_REGISTRY_WRITE = frozenset({"enterprises:write", "zones:write", "land_parcels:write"})
 
 
 class Role(StrEnum):
@@ -20,9 +31,10 @@ class Role(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(SCOPES),
-    Role.leader: frozenset({"users:read", "clients:read", "audit:read"}),
-    Role.officer: frozenset(),
-    Role.viewer: frozenset(),
+    Role.leader: frozenset({"users:read", "clients:read", "audit:read", "personal_data:read"}) | _REGISTRY_READ,
+    # Officers (including chief service officers) work with enterprise contacts every day.
+    Role.officer: _REGISTRY_READ | _REGISTRY_WRITE | {"personal_data:read"},
+    Role.viewer: _REGISTRY_READ,
 }
 
 

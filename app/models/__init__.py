@@ -4,6 +4,34 @@ from app.models.api_client import ApiClient
 from app.models.audit_event import AuditEvent
 from app.models.auth_failure import AuthFailure
 from app.models.base import Base
+from app.models.enterprise import (
+    Enterprise,
+    EnterpriseContact,
+    EnterpriseInvestorClass,
+    EnterpriseSource,
+    EnterpriseStatus,
+    InvestorClass,
+)
+from app.models.industry import Industry
+from app.models.land_parcel import LandParcel
 from app.models.user import User
+from app.models.zone import Zone, ZoneAreaVersion, ZoneKind
 
-__all__ = ["ApiClient", "AuditEvent", "AuthFailure", "Base", "User"]
+__all__ = [
+    "ApiClient",
+    "AuditEvent",
+    "AuthFailure",
+    "Base",
+    "Enterprise",
+    "EnterpriseContact",
+    "EnterpriseInvestorClass",
+    "EnterpriseSource",
+    "EnterpriseStatus",
+    "Industry",
+    "InvestorClass",
+    "LandParcel",
+    "User",
+    "Zone",
+    "ZoneAreaVersion",
+    "ZoneKind",
+]

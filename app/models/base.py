@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
-from app.models.types import Money, UTCDateTime
+from app.models.types import UTCDateTime, money
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -24,7 +24,7 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {Decimal: Money(), datetime: UTCDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {Decimal: money(), datetime: UTCDateTime()}
 
 
 class TimestampMixin:

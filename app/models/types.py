@@ -55,13 +55,9 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         return Decimal(value).quantize(self._quantum)
 
 
-class Money(ScaledDecimal):
-    """Yuan with fen precision: ``NUMERIC(20, 2)``."""
-
-    cache_ok = True
-
-    def __init__(self) -> None:
-        super().__init__(precision=20, scale=2)
+def money() -> ScaledDecimal:
+    """Yuan with fen precision: ``NUMERIC(20, 2)`` (a plain ScaledDecimal, so migrations render it as one)."""
+    return ScaledDecimal(precision=20, scale=2)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

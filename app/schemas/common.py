@@ -1,5 +1,5 @@
 from datetime import UTC, datetime
-from typing import Annotated, Generic, Self, TypeVar
+from typing import Annotated, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -22,11 +22,16 @@ class InputModel(BaseModel):
 
 
 class PatchModel(InputModel):
-    """Base for PATCH bodies: omitted fields stay as they are; an explicit null is refused."""
+    """Base for PATCH bodies: omitted fields stay as they are; explicit null clears only the fields
+    listed in `NULLABLE` (e.g. an optional parent) and is refused elsewhere."""
+
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")
     def _no_nulls(self) -> Self:
-        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        nulls = sorted(
+            name for name in self.model_fields_set if getattr(self, name) is None and name not in self.NULLABLE
+        )
         if nulls:
             raise ValueError(f"null is not allowed for: {', '.join(nulls)} (omit a field to keep it)")
         return self

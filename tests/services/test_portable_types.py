@@ -9,14 +9,14 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, insert, select
 from sqlalchemy.exc import StatementError
 
 from app.core.db import Database
-from app.models.types import Money, ScaledDecimal, UTCDateTime
+from app.models.types import ScaledDecimal, UTCDateTime, money
 
 metadata = MetaData()
 probe = Table(
     "type_probe",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("amount", Money()),
+    Column("amount", money()),
     Column("rate", ScaledDecimal(precision=12, scale=6)),
     Column("at", UTCDateTime()),
 )

@@ -1,0 +1,79 @@
+from datetime import date
+from typing import Annotated, Self
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, model_validator
+
+from app.api.deps import IdPath, SessionDep, page_params, require
+from app.core.errors import problem_responses
+from app.core.principal import Principal
+from app.core.timeutil import shanghai_today
+from app.schemas.analytics import GroupRollupPage, SettlementCohort, ZoneSummary
+from app.schemas.common import MAX_ID
+from app.services import registry_analytics as service
+
+router = APIRouter(prefix="/analytics", tags=["analytics 统计"], responses=problem_responses(401, 403, 422))
+
+
+class DateRange(BaseModel):
+    settled_from: date
+    settled_to: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.settled_to < self.settled_from:
+            raise ValueError("settled_to is before settled_from")
+        return self
+
+
+@router.get(
+    "/settlement",
+    response_model=SettlementCohort,
+    summary="Enterprises settled (落户) in a date range: count, capital, sources, investor classes",
+    description=(
+        "The cohort is every enterprise whose `settled_on` lies in [settled_from, settled_to] (both inclusive), "
+        "optionally within a zone and its sub-zones. Investor-class counts are distinct enterprises; an "
+        "enterprise listed in several years or classes counts once per class and once in `in_any_investor_class`. "
+        "Shares are ratios to the cohort size, rounded to 4 places (ROUND_HALF_UP) for display."
+    ),
+)
+async def settlement(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("analytics:read")],
+    settled_from: date,
+    settled_to: Annotated[date, Query(description="Inclusive")],
+    zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Within this zone and its sub-zones")] = None,
+    list_year: Annotated[int | None, Query(ge=1955, le=2100, description="Count only this list year's classes")] = None,
+) -> SettlementCohort:
+    period = DateRange(settled_from=settled_from, settled_to=settled_to)
+    return await service.settlement_cohort(session, period.settled_from, period.settled_to, zone_id, list_year)
+
+
+@router.get(
+    "/groups",
+    response_model=GroupRollupPage,
+    summary="Per top-level group: its project and business companies (any depth, each once) and their capital",
+)
+async def groups(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("analytics:read")],
+    paging: Annotated[tuple[int, int], Depends(page_params)],
+    zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Companies within this zone")] = None,
+) -> GroupRollupPage:
+    limit, offset = paging
+    return await service.group_rollup(session, zone_id, limit, offset)
+
+
+@router.get(
+    "/zones/{zone_id}",
+    response_model=ZoneSummary,
+    summary="A zone's registry figures as of a date: enterprises, groups, companies, parcels, area basis",
+    responses=problem_responses(404),
+)
+async def zone_summary(
+    zone_id: IdPath,
+    session: SessionDep,
+    _actor: Annotated[Principal, require("analytics:read")],
+    as_of: Annotated[date | None, Query(description="Default: today in Asia/Shanghai")] = None,
+) -> ZoneSummary:
+    return await service.zone_summary(session, zone_id, as_of or shanghai_today())

@@ -1,0 +1,81 @@
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from app.models import ZoneKind
+from app.schemas.common import MAX_ID, InputModel, Name, PatchModel, ReadModel
+
+ZoneCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+AreaKm2 = Annotated[Decimal, Field(gt=0, le=100_000, decimal_places=6, description="km², up to 6 decimals")]
+Note = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e]*$")]
+
+
+class ZoneCreate(InputModel):
+    code: ZoneCode = Field(description="Short unique code, e.g. PZ-CORE")
+    name: Name = Field(description="e.g. 琶洲互联网创新集聚区核心区")
+    kind: ZoneKind
+    parent_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+
+
+class ZoneUpdate(PatchModel):
+    NULLABLE = frozenset({"parent_id"})
+
+    code: ZoneCode | None = None
+    name: Name | None = None
+    kind: ZoneKind | None = None
+    parent_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+        default=None, description="Move under another zone; null makes it top-level"
+    )
+
+
+class ZoneRead(ReadModel):
+    id: int
+    code: str
+    name: str
+    kind: ZoneKind
+    parent_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class AreaVersionCreate(InputModel):
+    area_km2: AreaKm2
+    effective_from: date
+    effective_to: date | None = Field(default=None, description="Exclusive; null = still in force")
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.effective_to is not None and self.effective_to <= self.effective_from:
+            raise ValueError("effective_to must be after effective_from")
+        return self
+
+
+class AreaVersionRead(ReadModel):
+    id: int
+    zone_id: int
+    area_km2: Decimal
+    effective_from: date
+    effective_to: date | None
+    note: str | None
+    version: int
+
+
+class AreaBasisMember(ReadModel):
+    zone_id: int
+    code: str
+    name: str
+    kind: ZoneKind
+    area_km2: Decimal | None = Field(description="null: no area version in force on that date")
+
+
+class AreaBasis(ReadModel):
+    zone_id: int
+    on: date
+    area_km2: Decimal = Field(description="Sum over the member (leaf) zones' areas in force on `on`")
+    area_mu: Decimal = Field(description="The same in 亩 (1 km² = 1,500 亩)")
+    members: list[AreaBasisMember]
+    missing: list[int] = Field(description="Member zones without an area in force on that date (not counted)")

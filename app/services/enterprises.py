@@ -1,0 +1,229 @@
+"""The enterprise registry: enterprises, their groups (parent chains), investor classes and contacts."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
+from app.core.principal import Principal
+from app.models import (
+    Enterprise,
+    EnterpriseContact,
+    EnterpriseInvestorClass,
+    EnterpriseSource,
+    EnterpriseStatus,
+    Industry,
+    InvestorClass,
+    LandParcel,
+    User,
+    Zone,
+)
+from app.models.base import utcnow
+from app.schemas.enterprise import EnterpriseCreate, EnterpriseUpdate
+from app.services import audit
+from app.services.pagination import Page, PageRequest, paginate
+from app.services.trees import check_new_parent, subtree
+from app.services.versioning import check_version
+
+ENTERPRISE_SORTS = {
+    "name": Enterprise.name,
+    "uscc": Enterprise.uscc,
+    "registered_capital": Enterprise.registered_capital,
+    "settled_on": Enterprise.settled_on,
+    "established_on": Enterprise.established_on,
+    "created_at": Enterprise.created_at,
+}
+
+_WITH_CHILDREN = (selectinload(Enterprise.investor_classes), selectinload(Enterprise.contacts))
+
+
+@dataclass(frozen=True)
+class EnterpriseFilter:
+    q: str | None = None
+    uscc: str | None = None
+    industry_section: str | None = None
+    industry_code: str | None = None
+    zone_id: int | None = None  # that zone and its sub-zones
+    source: EnterpriseSource | None = None
+    status: EnterpriseStatus | None = None
+    investor_class: InvestorClass | None = None
+    group_id: int | None = None  # the group's companies at any depth (not the group itself)
+    settled_from: date | None = None
+    settled_to: date | None = None  # inclusive
+    has_service_officer: bool | None = None
+
+
+def filtered(flt: EnterpriseFilter) -> Select[Enterprise]:
+    stmt = select(Enterprise)
+    if flt.q:
+        stmt = stmt.where(func.lower(Enterprise.name).contains(flt.q.lower(), autoescape=True))
+    if flt.uscc:
+        stmt = stmt.where(Enterprise.uscc == flt.uscc.strip().upper())
+    if flt.industry_code:
+        stmt = stmt.where(Enterprise.industry_code == flt.industry_code)
+    if flt.industry_section:
+        divisions = select(Industry.code).where(Industry.section_code == flt.industry_section)
+        stmt = stmt.where(Enterprise.industry_code.in_(divisions))
+    if flt.zone_id is not None:
+        zones = subtree(Zone, flt.zone_id, "zone_subtree")
+        stmt = stmt.where(Enterprise.zone_id.in_(select(zones.c.id)))
+    if flt.source is not None:
+        stmt = stmt.where(Enterprise.source == flt.source)
+    if flt.status is not None:
+        stmt = stmt.where(Enterprise.status == flt.status)
+    if flt.investor_class is not None:
+        stmt = stmt.where(
+            exists().where(
+                EnterpriseInvestorClass.enterprise_id == Enterprise.id,
+                EnterpriseInvestorClass.investor_class == flt.investor_class,
+            )
+        )
+    if flt.group_id is not None:
+        members = subtree(Enterprise, flt.group_id, "group_subtree")
+        stmt = stmt.where(Enterprise.id.in_(select(members.c.id)), Enterprise.id != flt.group_id)
+    if flt.settled_from is not None:
+        stmt = stmt.where(Enterprise.settled_on >= flt.settled_from)
+    if flt.settled_to is not None:
+        stmt = stmt.where(Enterprise.settled_on <= flt.settled_to)
+    if flt.has_service_officer is not None:
+        column = Enterprise.service_officer_id
+        stmt = stmt.where(column.is_not(None) if flt.has_service_officer else column.is_(None))
+    return stmt
+
+
+async def list_enterprises(session: AsyncSession, flt: EnterpriseFilter, page: PageRequest) -> Page[Enterprise]:
+    return await paginate(session, filtered(flt).options(*_WITH_CHILDREN), page, ENTERPRISE_SORTS, Enterprise.id)
+
+
+async def get_enterprise(session: AsyncSession, enterprise_id: int) -> Enterprise:
+    enterprise = await session.scalar(select(Enterprise).where(Enterprise.id == enterprise_id).options(*_WITH_CHILDREN))
+    if enterprise is None:
+        raise NotFoundError("enterprise", enterprise_id)
+    return enterprise
+
+
+def _snapshot(enterprise: Enterprise) -> dict[str, Any]:
+    data = audit.snapshot(enterprise)
+    data["investor_classes"] = sorted(
+        f"{c.investor_class.value}:{c.list_year or ''}" for c in enterprise.investor_classes
+    )
+    data["contacts"] = [f"{c.name} {c.phone} {c.position or ''}".strip() for c in enterprise.contacts]
+    return data
+
+
+async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> None:
+    code = changes.get("industry_code")
+    if code is not None:
+        section = await session.scalar(select(Industry.section_code).where(Industry.code == code))
+        if section is None:
+            raise field_problem(
+                422,
+                "unknown_industry",
+                "industry_code",
+                f"行业代码 {code} 不是 GB/T 4754-2017 的大类 / {code} is not a GB/T 4754-2017 division",
+            )
+    if changes.get("zone_id") is not None and await session.get(Zone, changes["zone_id"]) is None:
+        raise unknown_reference("zone_id", "zone", changes["zone_id"])
+    officer_id = changes.get("service_officer_id")
+    if officer_id is not None:
+        officer = await session.get(User, officer_id)
+        if officer is None or not officer.is_active:
+            raise unknown_reference("service_officer_id", "active user", officer_id)
+
+
+async def _check_uscc_free(session: AsyncSession, uscc: str, enterprise_id: int | None = None) -> None:
+    existing = await session.scalar(select(Enterprise.id).where(Enterprise.uscc == uscc))
+    if existing is not None and existing != enterprise_id:
+        raise ConflictError(
+            "duplicate",
+            f"统一社会信用代码 {uscc} 已登记（企业 {existing}）/ "
+            f"USCC {uscc} is already registered as enterprise {existing}",
+            existing_id=existing,
+            existing_url=f"/api/v1/enterprises/{existing}",
+        )
+
+
+def _apply_children(enterprise: Enterprise, changes: dict[str, Any]) -> None:
+    if "investor_classes" in changes:
+        enterprise.investor_classes = [
+            EnterpriseInvestorClass(investor_class=c["investor_class"], list_year=c["list_year"])
+            for c in changes["investor_classes"]
+        ]
+    if "contacts" in changes:
+        enterprise.contacts = [
+            EnterpriseContact(name=c["name"], phone=c["phone"], position=c["position"]) for c in changes["contacts"]
+        ]
+
+
+async def create_enterprise(session: AsyncSession, actor: Principal, data: EnterpriseCreate) -> Enterprise:
+    await _check_uscc_free(session, data.uscc)
+    changes = data.model_dump()
+    await _check_references(session, changes)
+    if data.parent_id is not None:
+        await check_new_parent(session, Enterprise, None, data.parent_id, "group")
+    scalar_fields = {k: v for k, v in changes.items() if k not in ("investor_classes", "contacts")}
+    enterprise = Enterprise(**scalar_fields, investor_classes=[], contacts=[])
+    _apply_children(enterprise, changes)
+    session.add(enterprise)
+    await session.flush()
+    audit.record(session, actor, "create", "enterprise", enterprise.id, None, _snapshot(enterprise))
+    return enterprise
+
+
+async def update_enterprise(
+    session: AsyncSession,
+    actor: Principal,
+    enterprise_id: int,
+    data: EnterpriseUpdate,
+    expected: frozenset[int] | None,
+) -> Enterprise:
+    enterprise = await get_enterprise(session, enterprise_id)
+    check_version(enterprise.version, expected)
+    changes = data.model_dump(exclude_unset=True)
+    if "uscc" in changes:
+        await _check_uscc_free(session, changes["uscc"], enterprise.id)
+    await _check_references(session, changes)
+    if changes.get("parent_id") is not None and changes["parent_id"] != enterprise.parent_id:
+        await check_new_parent(session, Enterprise, enterprise.id, changes["parent_id"], "group")
+    established = changes.get("established_on", enterprise.established_on)
+    settled = changes.get("settled_on", enterprise.settled_on)
+    if established and settled and settled < established:
+        raise field_problem(
+            422, "date_order", "settled_on", "落户日期早于成立日期 / settled_on is before established_on"
+        )
+    before = _snapshot(enterprise)
+    for field, value in changes.items():
+        if field not in ("investor_classes", "contacts"):
+            setattr(enterprise, field, value)
+    _apply_children(enterprise, changes)
+    after = _snapshot(enterprise)
+    if after != before:
+        # Touching the row makes child-row changes (classes, contacts) move the version and ETag too.
+        enterprise.updated_at = utcnow()
+    await session.flush()
+    audit.record(session, actor, "update", "enterprise", enterprise.id, before, _snapshot(enterprise))
+    return enterprise
+
+
+async def delete_enterprise(
+    session: AsyncSession, actor: Principal, enterprise_id: int, expected: frozenset[int] | None
+) -> None:
+    enterprise = await get_enterprise(session, enterprise_id)
+    check_version(enterprise.version, expected)
+    subsidiaries = await session.scalar(select(func.count()).where(Enterprise.parent_id == enterprise_id))
+    parcels = await session.scalar(select(func.count()).where(LandParcel.buyer_enterprise_id == enterprise_id))
+    if subsidiaries or parcels:
+        raise ConflictError(
+            "enterprise_in_use",
+            f"企业仍有 {subsidiaries} 家下属公司、{parcels} 宗地块，不能删除 / enterprise {enterprise_id} still has "
+            f"{subsidiaries} subsidiaries and {parcels} land parcels",
+            in_use={"subsidiaries": subsidiaries, "land_parcels": parcels},
+        )
+    before = _snapshot(enterprise)
+    await session.delete(enterprise)
+    await session.flush()
+    audit.record(session, actor, "delete", "enterprise", enterprise_id, before, None)

@@ -1,0 +1,43 @@
+"""Hierarchies stored as `parent_id` (zones, enterprise groups), walked in SQL with recursive CTEs."""
+
+from typing import Any
+
+from sqlalchemy import CTE, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.core.errors import field_problem, unknown_reference
+
+
+def subtree(model: Any, root_id: int, name: str = "subtree") -> CTE:
+    """Ids of `root_id` and all its descendants, any depth. UNION (not ALL) stops on a stray cycle."""
+    top = select(model.id.label("id")).where(model.id == root_id).cte(name, recursive=True)
+    child = aliased(model)
+    return top.union(select(child.id).where(child.parent_id == top.c.id))
+
+
+def roots(model: Any, name: str = "tree") -> CTE:
+    """Every row with the id of its top-level ancestor (`root_id`; a root is its own)."""
+    top = (
+        select(model.id.label("id"), model.id.label("root_id"))
+        .where(model.parent_id.is_(None))
+        .cte(name, recursive=True)
+    )
+    child = aliased(model)
+    return top.union_all(select(child.id, top.c.root_id).where(child.parent_id == top.c.id))
+
+
+async def check_new_parent(session: AsyncSession, model: Any, node_id: int | None, parent_id: int, label: str) -> None:
+    """The parent must exist, and must not be the node itself or one of its descendants (no cycles)."""
+    if await session.get(model, parent_id) is None:
+        raise unknown_reference("parent_id", f"parent {label}", parent_id)
+    if node_id is None:
+        return
+    below = subtree(model, node_id)
+    if parent_id == node_id or await session.scalar(select(below.c.id).where(below.c.id == parent_id)) is not None:
+        raise field_problem(
+            422,
+            "parent_cycle",
+            "parent_id",
+            f"不能挂到自身或其下级之下 / a {label} cannot be placed under itself or its own descendant",
+        )
