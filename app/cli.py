@@ -57,14 +57,16 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_demo_data(_args: argparse.Namespace, settings: Settings) -> None:
-    from app.services.demo_data import DEMO_ADMIN_USERNAME, load_demo_data
+    from app.services.demo import DEMO_ADMIN_USERNAME, DEMO_STAFF, load_demo_data
 
     result = _run_in_session(settings, lambda s: load_demo_data(s, settings.demo_admin_password))
     if result.admin_created:
         print(f"demo admin created: username={DEMO_ADMIN_USERNAME} password={result.admin_password}")
+        print(f"demo staff with the same password: {', '.join(u for u, _, _ in DEMO_STAFF)}")
         print("(shown once; set DEMO_ADMIN_PASSWORD before the first start to choose it)")
     else:
-        print(f"demo data already present; demo admin '{DEMO_ADMIN_USERNAME}' keeps its password")
+        print(f"demo accounts already present; demo admin '{DEMO_ADMIN_USERNAME}' keeps its password")
+    print("demo registry loaded" if result.registry_loaded else "demo registry already present")
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:

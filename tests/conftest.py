@@ -32,6 +32,7 @@ from app.services import users
 
 TEST_SECRET_KEY = "test-signing-key-0123456789abcdef-0123456789"
 DEFAULT_PASSWORD = "correct horse battery"
+REFERENCE_TABLES = frozenset({"industries"})
 
 
 def _is_postgres(url: str) -> bool:
@@ -115,12 +116,14 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     if "database" not in request.fixturenames:
         return
     db: Database = request.getfixturevalue("database")
+    # Reference data seeded by migrations stays; everything the tests wrote goes.
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
     async with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
         else:
-            for table in reversed(Base.metadata.sorted_tables):
+            for table in reversed(tables):
                 await conn.execute(delete(table))
 
 

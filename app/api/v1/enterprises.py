@@ -31,8 +31,9 @@ def _mask_name(name: str) -> str:
 
 
 def _mask_phone(phone: str) -> str:
+    """Hide the four digits before the last four: 13812345678 → 138****5678, +86 138-1234-5678 likewise."""
     digits = [i for i, ch in enumerate(phone) if ch.isdigit()]
-    hidden = set(digits[3:-4]) if len(digits) > 7 else set(digits[:-2])
+    hidden = set(digits[-8:-4]) if len(digits) > 6 else set(digits[:-2])
     return "".join("*" if i in hidden else ch for i, ch in enumerate(phone))
 
 

@@ -1,0 +1,106 @@
+"""The demo registry reproduces the 2018 Haizhu report's figures, read through the API as a leader would."""
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.db import Database
+from app.services.demo import load_demo_data
+
+PASSWORD = "demo-password-for-tests"
+
+
+@pytest.fixture
+async def leader(client: httpx.AsyncClient, database: Database) -> dict[str, str]:
+    async with database.session() as session:
+        await load_demo_data(session, PASSWORD)
+    response = await client.post(
+        "/api/v1/auth/token", data={"grant_type": "password", "username": "leader", "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def _get(client: httpx.AsyncClient, headers: dict[str, str], url: str) -> Any:
+    response = await client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _zone_id(client: httpx.AsyncClient, headers: dict[str, str], code: str) -> int:
+    zones = await _get(client, headers, f"/api/v1/zones?q={code}&limit=200")
+    return int(next(z["id"] for z in zones["items"] if z["code"] == code))
+
+
+async def test_2018_settlement_figures(client: httpx.AsyncClient, leader: dict[str, str]) -> None:
+    # "引进落地了72个优质企业，注册资本超100亿元 … 近六成企业都是新设企业或从外市迁入 …
+    #  含世界500强投资企业8家，中国500强投资企业16家，占到引进企业的1/3"
+    cohort = await _get(client, leader, "/api/v1/analytics/settlement?settled_from=2018-01-01&settled_to=2018-12-31")
+    assert cohort["enterprises"] == 72
+    [cny] = cohort["registered_capital"]
+    assert cny["currency"] == "CNY"
+    assert Decimal(cny["amount"]) > Decimal(10_000_000_000)
+    assert cny["amount_yi"] == "102.35"
+    assert cohort["new_or_relocated"] == 43
+    assert cohort["new_or_relocated_share"] == "0.5972"  # 近六成
+    by_class = {c["investor_class"]: c["enterprises"] for c in cohort["investor_classes"]}
+    assert by_class == {"fortune_global_500": 8, "china_500": 16}
+    assert cohort["in_any_investor_class"] == 24
+    assert cohort["in_any_investor_class_share"] == "0.3333"  # 1/3
+
+    # Two Fortune Global 500 investors appear on two years' lists: each still counts once.
+    only_2017 = await _get(
+        client, leader, "/api/v1/analytics/settlement?settled_from=2018-01-01&settled_to=2018-12-31&list_year=2017"
+    )
+    assert only_2017["investor_classes"] == [{"investor_class": "fortune_global_500", "enterprises": 2}]
+
+
+async def test_pazhou_cluster_figures(client: httpx.AsyncClient, leader: dict[str, str]) -> None:
+    # "琶洲互联网创新集聚区先后出让28宗地块，引入腾讯、阿里巴巴、复星、小米等20家龙头企业，共设立94家项目及业务公司，
+    #  总注册资本161.3亿元。已有13家拍地企业在我区开展实质性产业业务 … 核心区+拓展区+配套区共计0.37平方公里"
+    pazhou = await _zone_id(client, leader, "PZ")
+    summary = await _get(client, leader, f"/api/v1/analytics/zones/{pazhou}?as_of=2018-10-31")
+    assert summary["parcels_transferred"] == 28
+    assert summary["groups"] == 20
+    assert summary["companies"] == 94
+    assert summary["companies_registered_capital"] == [
+        {"currency": "CNY", "amount": "16130000000.00", "amount_yi": "161.30"}
+    ]
+    assert summary["land_buyers_operating"] == 13
+    assert Decimal(summary["area_km2"]) == Decimal("0.37")
+
+    # The figures are as of a date: a parcel transferred in December and a buyer operating from
+    # December are in the year-end figures only.
+    year_end = await _get(client, leader, f"/api/v1/analytics/zones/{pazhou}?as_of=2018-12-31")
+    assert (year_end["parcels_transferred"], year_end["land_buyers_operating"]) == (29, 14)
+
+    groups = await _get(client, leader, f"/api/v1/analytics/groups?zone_id={pazhou}&limit=200")
+    assert groups["total"] == 20
+    assert sum(g["companies"] for g in groups["items"]) == 94
+    names = {g["group_name"] for g in groups["items"]}
+    assert {"深圳市腾讯计算机系统有限公司", "阿里巴巴（中国）有限公司", "小米科技有限责任公司"} <= names
+    total = sum(Decimal(g["registered_capital"][0]["amount"]) for g in groups["items"])
+    assert total == Decimal("16130000000.00")
+
+
+async def test_area_basis_follows_the_area_versions(client: httpx.AsyncClient, leader: dict[str, str]) -> None:
+    pazhou = await _zone_id(client, leader, "PZ")
+    on_report_date = await _get(client, leader, f"/api/v1/zones/{pazhou}/area-basis?on=2018-10-31")
+    assert Decimal(on_report_date["area_km2"]) == Decimal("0.37")
+    assert Decimal(on_report_date["area_mu"]) == Decimal(555)  # 0.37 km² × 1,500 亩
+    assert sorted(m["kind"] for m in on_report_date["members"]) == ["core", "expansion", "support"]
+    before_enlargement = await _get(client, leader, f"/api/v1/zones/{pazhou}/area-basis?on=2017-06-30")
+    assert Decimal(before_enlargement["area_km2"]) == Decimal("0.34")
+    before_any = await _get(client, leader, f"/api/v1/zones/{pazhou}/area-basis?on=2014-06-30")
+    assert Decimal(before_any["area_km2"]) == 0
+    assert len(before_any["missing"]) == 3
+
+
+async def test_demo_data_is_idempotent(client: httpx.AsyncClient, leader: dict[str, str], database: Database) -> None:
+    before = (await _get(client, leader, "/api/v1/enterprises?limit=1"))["total"]
+    async with database.session() as session:
+        result = await load_demo_data(session, "another-password-x")
+    assert (result.admin_created, result.registry_loaded) == (False, False)
+    assert (await _get(client, leader, "/api/v1/enterprises?limit=1"))["total"] == before
