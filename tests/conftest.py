@@ -125,6 +125,8 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         else:
             for table in reversed(tables):
                 await conn.execute(delete(table))
+            # Tables never reuse ids (AUTOINCREMENT); restart the counters so each test starts at 1.
+            await conn.execute(text("DELETE FROM sqlite_sequence"))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from sqlalchemy import JSON, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, utcnow
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -17,6 +17,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_entity", "entity_type", "entity_id"),
         Index("ix_audit_events_occurred_at", "occurred_at"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

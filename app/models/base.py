@@ -22,9 +22,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# SQLite reuses the ids of deleted rows unless told otherwise; audit trails and change feeds need ids
+# that never come back. (PostgreSQL sequences never reuse.) Models with their own __table_args__ add it.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {Decimal: money(), datetime: UTCDateTime()}
+    __table_args__: Any = NEVER_REUSE_IDS
 
 
 class TimestampMixin:

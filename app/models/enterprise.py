@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import Date, Enum, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, TimestampMixin, VersionedMixin
+from app.models.base import NEVER_REUSE_IDS, Base, TimestampMixin, VersionedMixin
 from app.models.industry import Industry
 
 
@@ -31,7 +31,7 @@ class Enterprise(VersionedMixin, TimestampMixin, Base):
     """An enterprise the office brought in or serves; `parent_id` links project companies to their group."""
 
     __tablename__ = "enterprises"
-    __table_args__ = (Index("ix_enterprises_settled_on", "settled_on"),)
+    __table_args__ = (Index("ix_enterprises_settled_on", "settled_on"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
@@ -61,7 +61,7 @@ class Enterprise(VersionedMixin, TimestampMixin, Base):
 
 class EnterpriseInvestorClass(Base):
     __tablename__ = "enterprise_investor_classes"
-    __table_args__ = (UniqueConstraint("enterprise_id", "investor_class", "list_year"),)
+    __table_args__ = (UniqueConstraint("enterprise_id", "investor_class", "list_year"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id", ondelete="CASCADE"), index=True)

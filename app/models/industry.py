@@ -8,6 +8,7 @@ class Industry(Base):
     """GB/T 4754-2017 reference row: a section (门类, letter) or a division (大类, two digits)."""
 
     __tablename__ = "industries"
+    __table_args__ = ()  # a text key: nothing to autoincrement
 
     code: Mapped[str] = mapped_column(String(4), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))

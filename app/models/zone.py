@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import Date, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TimestampMixin, VersionedMixin
+from app.models.base import NEVER_REUSE_IDS, Base, TimestampMixin, VersionedMixin
 from app.models.types import ScaledDecimal
 
 
@@ -34,7 +34,7 @@ class ZoneAreaVersion(VersionedMixin, TimestampMixin, Base):
     """A leaf zone's area in km², in force on [effective_from, effective_to); open-ended when `to` is null."""
 
     __tablename__ = "zone_area_versions"
-    __table_args__ = (Index("ix_zone_area_versions_zone_from", "zone_id", "effective_from"),)
+    __table_args__ = (Index("ix_zone_area_versions_zone_from", "zone_id", "effective_from"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id", ondelete="CASCADE"))

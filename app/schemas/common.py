@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
@@ -73,6 +74,15 @@ def _iso_only(value: object) -> object:
     if isinstance(value, str) and value.lstrip("-").replace(".", "", 1).isdigit():
         raise ValueError("expected an ISO 8601 date-time with an offset, e.g. 2018-10-31T23:30:00+08:00")
     return value
+
+
+def exact(places: int) -> AfterValidator:
+    """Writes a decimal at its column's scale ("1.5" → "1.50"), so the echo, the store and the audit agree.
+
+    Only pads: the field's `decimal_places` constraint has already refused anything finer.
+    """
+    quantum = Decimal(1).scaleb(-places)
+    return AfterValidator(lambda value: value.quantize(quantum) if isinstance(value, Decimal) else value)
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_utc_instant)]

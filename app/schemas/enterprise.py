@@ -5,12 +5,14 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from app.models import EnterpriseSource, EnterpriseStatus, InvestorClass
-from app.schemas.common import MAX_ID, VISIBLE_TEXT, InputModel, PatchModel, ReadModel
+from app.schemas.common import MAX_ID, VISIBLE_TEXT, InputModel, PatchModel, ReadModel, exact
 from app.services.calculators.uscc import uscc_problem
 
 # Registered capital: positive, at most 10 万亿 yuan (larger is a typo, not a company), fen precision.
 RegisteredCapital = Annotated[
-    Decimal, Field(gt=0, le=Decimal("10000000000000"), decimal_places=2, description="Yuan (or `currency`), exact")
+    Decimal,
+    Field(gt=0, le=Decimal("10000000000000"), decimal_places=2, description="Yuan (or `currency`), exact"),
+    exact(2),
 ]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 EnterpriseName = Annotated[str, StringConstraints(min_length=2, max_length=200, pattern=VISIBLE_TEXT)]

@@ -4,11 +4,13 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.schemas.common import MAX_ID, VISIBLE_TEXT, InputModel, PatchModel, ReadModel
+from app.schemas.common import MAX_ID, VISIBLE_TEXT, InputModel, PatchModel, ReadModel, exact
 
 ParcelCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=VISIBLE_TEXT)]
-AreaM2 = Annotated[Decimal, Field(gt=0, le=Decimal("100000000"), decimal_places=2, description="m², exact")]
-Price = Annotated[Decimal, Field(ge=0, le=Decimal("10000000000000"), decimal_places=2, description="Yuan, exact")]
+AreaM2 = Annotated[Decimal, Field(gt=0, le=Decimal("100000000"), decimal_places=2, description="m², exact"), exact(2)]
+Price = Annotated[
+    Decimal, Field(ge=0, le=Decimal("10000000000000"), decimal_places=2, description="Yuan, exact"), exact(2)
+]
 PlannedUse = Annotated[str, StringConstraints(max_length=100, pattern=VISIBLE_TEXT)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 BusinessDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]

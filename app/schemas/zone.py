@@ -5,10 +5,10 @@ from typing import Annotated, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from app.models import ZoneKind
-from app.schemas.common import MAX_ID, InputModel, Name, PatchModel, ReadModel
+from app.schemas.common import MAX_ID, InputModel, Name, PatchModel, ReadModel, exact
 
 ZoneCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-AreaKm2 = Annotated[Decimal, Field(gt=0, le=100_000, decimal_places=6, description="km², up to 6 decimals")]
+AreaKm2 = Annotated[Decimal, Field(gt=0, le=100_000, decimal_places=6, description="km², up to 6 decimals"), exact(6)]
 Note = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e]*$")]
 
 

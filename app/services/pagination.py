@@ -39,7 +39,8 @@ async def paginate(
     order: list[Any] = []
     for key in page.sort:
         column = sortable[key.lstrip("-")]
-        order.append(column.desc() if key.startswith("-") else column.asc())
+        # Missing values last in both directions, the same on SQLite and PostgreSQL (their defaults differ).
+        order.append((column.desc() if key.startswith("-") else column.asc()).nulls_last())
     order.append(tiebreaker.desc() if page.sort and page.sort[-1].startswith("-") else tiebreaker.asc())
     rows = await session.scalars(stmt.order_by(*order).limit(page.limit).offset(page.offset))
     return Page(items=list(rows), total=int(total or 0), limit=page.limit, offset=page.offset)

@@ -123,6 +123,10 @@ async def delete_zone(session: AsyncSession, actor: Principal, zone_id: int, exp
             in_use={k.replace(" ", "_").replace("-", "_"): v for k, v in used.items()},
         )
     before = audit.snapshot(zone)
+    # Its area history goes with it (FK cascade); each removed version is audited like a direct delete.
+    for version in await session.scalars(select(ZoneAreaVersion).where(ZoneAreaVersion.zone_id == zone_id)):
+        audit.record(session, actor, "delete", "zone_area_version", version.id, audit.snapshot(version), None)
+        await session.delete(version)
     await session.delete(zone)
     await session.flush()
     audit.record(session, actor, "delete", "zone", zone_id, before, None)

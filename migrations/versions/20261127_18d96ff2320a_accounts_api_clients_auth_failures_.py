@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("updated_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_clients")),
         sa.UniqueConstraint("client_id", name=op.f("uq_api_clients_client_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "audit_events",
@@ -58,6 +59,7 @@ def upgrade() -> None:
         ),
         sa.Column("request_id", sa.String(length=128), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_events_entity", ["entity_type", "entity_id"], unique=False)
@@ -69,6 +71,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("occurred_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auth_failures")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("auth_failures", schema=None) as batch_op:
         batch_op.create_index("ix_auth_failures_subject_occurred_at", ["subject", "occurred_at"], unique=False)
@@ -87,6 +90,7 @@ def upgrade() -> None:
         sa.Column("updated_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+        sqlite_autoincrement=True,
     )
     # ### end Alembic commands ###
 

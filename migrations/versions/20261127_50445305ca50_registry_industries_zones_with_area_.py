@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["parent_id"], ["zones.id"], name=op.f("fk_zones_parent_id_zones")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zones")),
         sa.UniqueConstraint("code", name=op.f("uq_zones_code")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("zones", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_zones_parent_id"), ["parent_id"], unique=False)
@@ -103,6 +104,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["zone_id"], ["zones.id"], name=op.f("fk_enterprises_zone_id_zones")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enterprises")),
         sa.UniqueConstraint("uscc", name=op.f("uq_enterprises_uscc")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("enterprises", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_enterprises_industry_code"), ["industry_code"], unique=False)
@@ -127,6 +129,7 @@ def upgrade() -> None:
             ["zone_id"], ["zones.id"], name=op.f("fk_zone_area_versions_zone_id_zones"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zone_area_versions")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("zone_area_versions", schema=None) as batch_op:
         batch_op.create_index("ix_zone_area_versions_zone_from", ["zone_id", "effective_from"], unique=False)
@@ -145,6 +148,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_enterprise_contacts")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("enterprise_contacts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_enterprise_contacts_enterprise_id"), ["enterprise_id"], unique=False)
@@ -176,6 +180,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "enterprise_id", "investor_class", "list_year", name=op.f("uq_enterprise_investor_classes_enterprise_id")
         ),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("enterprise_investor_classes", schema=None) as batch_op:
         batch_op.create_index(
@@ -201,6 +206,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["zone_id"], ["zones.id"], name=op.f("fk_land_parcels_zone_id_zones")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_land_parcels")),
         sa.UniqueConstraint("code", name=op.f("uq_land_parcels_code")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("land_parcels", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_land_parcels_buyer_enterprise_id"), ["buyer_enterprise_id"], unique=False)
