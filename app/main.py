@@ -21,9 +21,13 @@ from app.api.v1 import (
     enterprises,
     industries,
     land_parcels,
+    milestones,
+    projects,
+    supervision,
     users,
     zones,
 )
+from app.core.clock import SystemClock
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers, problem_response
@@ -62,7 +66,9 @@ TAGS = [
     {"name": "enterprises 企业库", "description": "Enterprises, their groups, investor classes and contacts"},
     {"name": "zones 集聚区", "description": "Zones (cluster → core / expansion / support) and their area versions"},
     {"name": "land parcels 地块", "description": "Land parcels and their transfer (出让) to enterprises"},
-    {"name": "analytics 统计", "description": "Rollups computed in SQL: settlement cohorts, groups, zone figures"},
+    {"name": "projects 招商项目", "description": "Projects, stage events, milestone tables, re-plans, escalations"},
+    {"name": "supervision 督查", "description": "Supervision rounds and milestone templates per project type"},
+    {"name": "analytics 统计", "description": "Rollups computed in SQL: settlement cohorts, groups, zones, pipeline"},
     {"name": "health 运维", "description": "Liveness and readiness probes"},
 ]
 
@@ -103,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": False, "displayRequestDuration": True},
     )
     app.state.settings = settings
+    app.state.clock = SystemClock()
     app.state.database = database
     app.state.migration_head = head_revision(settings)
 
@@ -126,7 +133,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json_body)])
-    for module in (auth, users, api_clients, audit_events, enterprises, industries, zones, land_parcels, analytics):
+    for module in (
+        auth,
+        users,
+        api_clients,
+        audit_events,
+        enterprises,
+        industries,
+        zones,
+        land_parcels,
+        analytics,
+        milestones,
+        projects,
+        supervision,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import AsyncIterator, Collection
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request, Response, Security, params
@@ -9,6 +10,7 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword
 from fastapi.security import OAuth2, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import Clock, shanghai_date
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import ProblemError
@@ -49,7 +51,14 @@ async def get_session(database: Annotated[Database, Depends(get_database)]) -> A
         yield session
 
 
+def get_today(request: Request) -> date:
+    """Today's business date in Asia/Shanghai, from the app's clock (settable in tests)."""
+    clock: Clock = request.app.state.clock
+    return shanghai_date(clock.now())
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+TodayDep = Annotated[date, Depends(get_today)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id")]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 

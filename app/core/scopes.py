@@ -16,10 +16,15 @@ SCOPES: dict[str, str] = {
     "land_parcels:write": "维护地块 / maintain land parcels and transfers",
     "analytics:read": "查看统计汇总 / read rollups and report figures",
     "personal_data:read": "查看个人信息（联系人、电话）/ see contacts and phone numbers unmasked",
+    "projects:read": "查看招商项目与节点 / read projects, milestones and supervision",
+    "projects:write": "维护项目、节点与督办 / maintain projects, stages, milestones, escalations, templates",
+    "confidential:read": "查看保密项目真实名称 / see the real names of projects that have a code name",
 }
 
-_REGISTRY_READ = frozenset({"enterprises:read", "zones:read", "land_parcels:read", "analytics:read"})
-_REGISTRY_WRITE = frozenset({"enterprises:write", "zones:write", "land_parcels:write"})
+_REGISTRY_READ = frozenset({"enterprises:read", "zones:read", "land_parcels:read", "analytics:read", "projects:read"})
+_REGISTRY_WRITE = frozenset({"enterprises:write", "zones:write", "land_parcels:write", "projects:write"})
+# Cleared staff: contacts unmasked and the real names behind project code names.
+_CLEARED = frozenset({"personal_data:read", "confidential:read"})
 
 
 class Role(StrEnum):
@@ -31,9 +36,9 @@ class Role(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(SCOPES),
-    Role.leader: frozenset({"users:read", "clients:read", "audit:read", "personal_data:read"}) | _REGISTRY_READ,
+    Role.leader: frozenset({"users:read", "clients:read", "audit:read"}) | _REGISTRY_READ | _CLEARED,
     # Officers (including chief service officers) work with enterprise contacts every day.
-    Role.officer: _REGISTRY_READ | _REGISTRY_WRITE | {"personal_data:read"},
+    Role.officer: _REGISTRY_READ | _REGISTRY_WRITE | _CLEARED,
     Role.viewer: _REGISTRY_READ,
 }
 

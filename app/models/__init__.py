@@ -14,10 +14,25 @@ from app.models.enterprise import (
 )
 from app.models.industry import Industry
 from app.models.land_parcel import LandParcel
+from app.models.project import (
+    PIPELINE,
+    Escalation,
+    EscalationLevel,
+    Milestone,
+    MilestoneReplan,
+    MilestoneTemplate,
+    Project,
+    ProjectStage,
+    ProjectStageEvent,
+    SupervisionRound,
+    Track,
+    supervision_round_projects,
+)
 from app.models.user import User
 from app.models.zone import Zone, ZoneAreaVersion, ZoneKind
 
 __all__ = [
+    "PIPELINE",
     "ApiClient",
     "AuditEvent",
     "AuthFailure",
@@ -27,11 +42,22 @@ __all__ = [
     "EnterpriseInvestorClass",
     "EnterpriseSource",
     "EnterpriseStatus",
+    "Escalation",
+    "EscalationLevel",
     "Industry",
     "InvestorClass",
     "LandParcel",
+    "Milestone",
+    "MilestoneReplan",
+    "MilestoneTemplate",
+    "Project",
+    "ProjectStage",
+    "ProjectStageEvent",
+    "SupervisionRound",
+    "Track",
     "User",
     "Zone",
     "ZoneAreaVersion",
     "ZoneKind",
+    "supervision_round_projects",
 ]

@@ -4,12 +4,13 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, model_validator
 
-from app.api.deps import IdPath, SessionDep, page_params, require
+from app.api.deps import IdPath, SessionDep, TodayDep, page_params, require
 from app.core.errors import problem_responses
 from app.core.principal import Principal
-from app.core.timeutil import shanghai_today
 from app.schemas.analytics import GroupRollupPage, SettlementCohort, ZoneSummary
 from app.schemas.common import MAX_ID
+from app.schemas.project import PipelineSummary
+from app.services import project_views
 from app.services import registry_analytics as service
 
 router = APIRouter(prefix="/analytics", tags=["analytics 统计"], responses=problem_responses(401, 403, 422))
@@ -65,6 +66,22 @@ async def groups(
 
 
 @router.get(
+    "/pipeline",
+    response_model=PipelineSummary,
+    summary="Projects and planned investment per stage, and the median days between stages",
+    description="Medians are over consecutive stage events of each project (e.g. signed → registered), in "
+    "days, rounded to 1 place; both figures are SQL aggregates.",
+)
+async def pipeline(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("analytics:read", "projects:read")],
+    key_only: bool = False,
+    zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Projects in this zone or below")] = None,
+) -> PipelineSummary:
+    return await project_views.pipeline_summary(session, key_only, zone_id)
+
+
+@router.get(
     "/zones/{zone_id}",
     response_model=ZoneSummary,
     summary="A zone's registry figures as of a date: enterprises, groups, companies, parcels, area basis",
@@ -74,6 +91,7 @@ async def zone_summary(
     zone_id: IdPath,
     session: SessionDep,
     _actor: Annotated[Principal, require("analytics:read")],
+    today: TodayDep,
     as_of: Annotated[date | None, Query(description="Default: today in Asia/Shanghai")] = None,
 ) -> ZoneSummary:
-    return await service.zone_summary(session, zone_id, as_of or shanghai_today())
+    return await service.zone_summary(session, zone_id, as_of or today)

@@ -3,10 +3,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
-from app.core.timeutil import shanghai_today
 from app.models import ZoneKind
 from app.schemas.common import MAX_ID, PageOut, SearchText
 from app.schemas.zone import AreaBasis, AreaVersionCreate, AreaVersionRead, ZoneCreate, ZoneRead, ZoneUpdate
@@ -152,6 +151,7 @@ async def get_area_basis(
     zone_id: IdPath,
     session: SessionDep,
     _actor: Annotated[Principal, require("zones:read")],
+    today: TodayDep,
     on: Annotated[date | None, Query(description="Default: today in Asia/Shanghai")] = None,
 ) -> AreaBasis:
-    return await service.area_basis(session, zone_id, on or shanghai_today())
+    return await service.area_basis(session, zone_id, on or today)
