@@ -8,6 +8,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import FixedClock
 from app.core.config import Environment, Settings
 from app.core.db import Database
 from app.core.migrations import alembic_config
@@ -160,6 +162,20 @@ def app(app_factory: Callable[..., Any]) -> Any:
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
         yield c
+
+
+# 23:30 on 2018-10-31 in Guangzhou, which is still 15:30 the same day in UTC.
+REPORT_EVENING = datetime(2018, 10, 31, 15, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+async def clock(app: Any) -> AsyncIterator[FixedClock]:
+    """Sets the shared app's service clock (default: the report evening); restored afterwards."""
+    original = app.state.clock
+    fixed = FixedClock(REPORT_EVENING)
+    app.state.clock = fixed
+    yield fixed
+    app.state.clock = original
 
 
 UserFactory = Callable[..., Awaitable[tuple[User, dict[str, str]]]]

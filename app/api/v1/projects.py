@@ -31,9 +31,10 @@ CONFIDENTIAL = "confidential:read"
 
 def to_read(project: Project, viewer: Principal) -> ProjectRead:
     cleared = CONFIDENTIAL in viewer.scopes
-    read = ProjectRead.model_validate(project)
-    return read.model_copy(
-        update={"name": service.display_name(project, cleared), "name_masked": not cleared and bool(project.code_name)}
+    fields = {name: getattr(project, name) for name in ProjectRead.model_fields if name != "name_masked"}
+    return ProjectRead(
+        **fields | {"name": service.display_name(project, cleared)},
+        name_masked=not cleared and bool(project.code_name),
     )
 
 
