@@ -114,6 +114,7 @@ class MilestoneReplan(Base):
     milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id", ondelete="CASCADE"), index=True)
     previous_due_on: Mapped[date | None] = mapped_column(Date)
     new_due_on: Mapped[date] = mapped_column(Date)
+    decided_on: Mapped[date] = mapped_column(Date, doc="the day the re-plan was decided (entered)")
     reason: Mapped[str] = mapped_column(String(500))
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

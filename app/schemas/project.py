@@ -111,6 +111,7 @@ class ReplanRead(ReadModel):
     id: int
     previous_due_on: date | None
     new_due_on: date
+    decided_on: date
     reason: str
     recorded_by: str
     recorded_at: datetime
@@ -141,6 +142,9 @@ class MilestoneUpdate(PatchModel):
 class ReplanCreate(InputModel):
     new_due_on: BusinessDate
     reason: Reason = Field(description="Why the date moves (required, kept with every re-plan)")
+    decided_on: BusinessDate | None = Field(
+        default=None, description="The day the new date was agreed (default today, Asia/Shanghai; never the future)"
+    )
 
 
 class MilestoneRead(ReadModel):

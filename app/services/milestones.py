@@ -50,7 +50,7 @@ async def replans_of(session: AsyncSession, milestone_ids: list[int]) -> dict[in
         rows = await session.scalars(
             select(MilestoneReplan)
             .where(MilestoneReplan.milestone_id.in_(milestone_ids))
-            .order_by(MilestoneReplan.recorded_at, MilestoneReplan.id)
+            .order_by(MilestoneReplan.decided_on, MilestoneReplan.id)
         )
         for row in rows:
             by_milestone[row.milestone_id].append(row)
@@ -131,9 +131,12 @@ async def replan(
     milestone_id: int,
     data: ReplanCreate,
     expected: frozenset[int] | None,
+    today: date,
 ) -> Milestone:
     milestone = await get_milestone(session, project_id, milestone_id)
     check_version(milestone.version, expected)
+    decided_on = data.decided_on or today
+    _not_in_future("decided_on", decided_on, today)
     _open_for_work(await get_project(session, project_id))
     if milestone.completed_on is not None:
         raise ConflictError("milestone_completed", "节点已完成，无需改期 / the milestone is already completed")
@@ -145,6 +148,7 @@ async def replan(
             milestone_id=milestone.id,
             previous_due_on=milestone.due_on,
             new_due_on=data.new_due_on,
+            decided_on=decided_on,
             reason=data.reason,
             recorded_by=actor.name,
         )

@@ -152,7 +152,7 @@ async def timeline(session: AsyncSession, project_id: int, as_of: date) -> list[
             name = next(m.name for m in milestones if m.id == r.milestone_id)
             entries.append(
                 TimelineEntry(
-                    on=r.recorded_at.date(),
+                    on=r.decided_on,
                     kind="milestone_replanned",
                     summary=f"{name}: {r.previous_due_on} → {r.new_due_on}（{r.reason}）",
                     milestone_id=r.milestone_id,

@@ -251,6 +251,7 @@ def upgrade() -> None:
         sa.Column("milestone_id", sa.Integer(), nullable=False),
         sa.Column("previous_due_on", sa.Date(), nullable=True),
         sa.Column("new_due_on", sa.Date(), nullable=False),
+        sa.Column("decided_on", sa.Date(), nullable=False),
         sa.Column("reason", sa.String(length=500), nullable=False),
         sa.Column("recorded_by", sa.String(length=100), nullable=False),
         sa.Column("recorded_at", app.models.types.UTCDateTime(timezone=True), nullable=False),

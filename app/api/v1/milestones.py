@@ -221,7 +221,7 @@ async def replan(
     expected: IfMatchDep,
     today: TodayDep,
 ) -> MilestoneRead:
-    milestone = await service.replan(session, actor, project_id, milestone_id, data, expected)
+    milestone = await service.replan(session, actor, project_id, milestone_id, data, expected, today)
     replans = await service.replans_of(session, [milestone.id])
     set_etag(response, milestone.version)
     return to_read(milestone, replans[milestone.id], today)

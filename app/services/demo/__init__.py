@@ -1,4 +1,4 @@
-"""Demo data for a first look: staff accounts for each role, and the 2018 report's registry."""
+"""Demo data for a first look: staff for each role, the 2018 report's registry and its key projects."""
 
 import secrets
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from app.core.scopes import Role
 from app.models import User
 from app.schemas.user import UserCreate
 from app.services import users
+from app.services.demo.projects import load_projects
 from app.services.demo.registry import load_registry
 
 DEMO_ADMIN_USERNAME = "admin"
@@ -28,6 +29,7 @@ class DemoResult:
     admin_created: bool
     admin_password: str | None  # only when this run created the accounts
     registry_loaded: bool
+    projects_loaded: bool
 
 
 async def load_demo_data(session: AsyncSession, admin_password: str | None) -> DemoResult:
@@ -41,4 +43,10 @@ async def load_demo_data(session: AsyncSession, admin_password: str | None) -> D
             )
     officers = list(await session.scalars(select(User).where(User.role == Role.officer.value).order_by(User.id)))
     registry_loaded = await load_registry(session, officers)
-    return DemoResult(admin_created=password is not None, admin_password=password, registry_loaded=registry_loaded)
+    projects_loaded = await load_projects(session, officers)
+    return DemoResult(
+        admin_created=password is not None,
+        admin_password=password,
+        registry_loaded=registry_loaded,
+        projects_loaded=projects_loaded,
+    )

@@ -104,3 +104,23 @@ async def test_demo_data_is_idempotent(client: httpx.AsyncClient, leader: dict[s
         result = await load_demo_data(session, "another-password-x")
     assert (result.admin_created, result.registry_loaded) == (False, False)
     assert (await _get(client, leader, "/api/v1/enterprises?limit=1"))["total"] == before
+
+
+async def test_key_projects_behind_schedule_on_the_report_date(
+    client: httpx.AsyncClient, leader: dict[str, str]
+) -> None:
+    # "对重大产业招商项目实行节点式管理，项目建设、产业导入两条线并行推进 … 对未达进度项目及时与企业负责人沟通洽谈"
+    late = await _get(client, leader, "/api/v1/milestones/overdue?as_of=2018-10-31&key_only=true")
+    rows = {(r["project_name"], r["milestone_name"]): r for r in late["items"]}
+    topping = rows[("腾讯琶洲总部项目（示例）", "主体结构封顶")]
+    assert (topping["days_overdue"], topping["replans"], topping["track"]) == (31, 1, "construction")
+    permit = rows[("阿里巴巴华南运营中心项目（示例）", "取得施工许可")]
+    assert (permit["days_overdue"], permit["last_escalation"]) == (61, "supervision")
+    assert [r["days_overdue"] for r in late["items"]] == sorted(
+        (r["days_overdue"] for r in late["items"]), reverse=True
+    )
+    assert {r["track"] for r in late["items"]} == {"construction", "industry"}  # both tracks are supervised
+
+    pipeline = await _get(client, leader, "/api/v1/analytics/pipeline?key_only=true")
+    by_stage = {s["stage"]: s["projects"] for s in pipeline["stages"]}
+    assert (by_stage["under_construction"], by_stage["operating"], by_stage["negotiating"]) == (3, 1, 1)
