@@ -19,6 +19,7 @@ from app.models import (
     Industry,
     InvestorClass,
     LandParcel,
+    Project,
     User,
     Zone,
 )
@@ -214,14 +215,19 @@ async def delete_enterprise(
 ) -> None:
     enterprise = await get_enterprise(session, enterprise_id)
     check_version(enterprise.version, expected)
-    subsidiaries = await session.scalar(select(func.count()).where(Enterprise.parent_id == enterprise_id))
-    parcels = await session.scalar(select(func.count()).where(LandParcel.buyer_enterprise_id == enterprise_id))
-    if subsidiaries or parcels:
+    in_use = {
+        "subsidiaries": await session.scalar(select(func.count()).where(Enterprise.parent_id == enterprise_id)),
+        "land_parcels": await session.scalar(
+            select(func.count()).where(LandParcel.buyer_enterprise_id == enterprise_id)
+        ),
+        "projects": await session.scalar(select(func.count()).where(Project.enterprise_id == enterprise_id)),
+    }
+    if any(in_use.values()):
+        listing = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in in_use.items() if n)
         raise ConflictError(
             "enterprise_in_use",
-            f"企业仍有 {subsidiaries} 家下属公司、{parcels} 宗地块，不能删除 / enterprise {enterprise_id} still has "
-            f"{subsidiaries} subsidiaries and {parcels} land parcels",
-            in_use={"subsidiaries": subsidiaries, "land_parcels": parcels},
+            f"企业仍有下属公司、地块或项目，不能删除 / enterprise {enterprise_id} still has {listing}",
+            in_use=in_use,
         )
     before = _snapshot(enterprise)
     await session.delete(enterprise)

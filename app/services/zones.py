@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from app.core.errors import ConflictError, NotFoundError, field_problem
 from app.core.principal import Principal
-from app.models import Enterprise, LandParcel, Zone, ZoneAreaVersion, ZoneKind
+from app.models import Enterprise, LandParcel, Project, Zone, ZoneAreaVersion, ZoneKind
 from app.schemas.common import SearchText
 from app.schemas.zone import AreaBasis, AreaBasisMember, AreaVersionCreate, ZoneCreate, ZoneUpdate
 from app.services import audit
@@ -113,6 +113,7 @@ async def delete_zone(session: AsyncSession, actor: Principal, zone_id: int, exp
         "sub-zones": await session.scalar(select(func.count()).where(Zone.parent_id == zone_id)),
         "enterprises": await session.scalar(select(func.count()).where(Enterprise.zone_id == zone_id)),
         "land parcels": await session.scalar(select(func.count()).where(LandParcel.zone_id == zone_id)),
+        "projects": await session.scalar(select(func.count()).where(Project.zone_id == zone_id)),
     }
     used = {k: v for k, v in in_use.items() if v}
     if used:
