@@ -10,6 +10,7 @@ from app.core.principal import Principal
 from app.models import Milestone, MilestoneReplan, MilestoneTemplate, Project, ProjectStage, Track
 from app.schemas.project import ApplyTemplate, MilestoneCreate, MilestoneUpdate, ReplanCreate
 from app.services import audit
+from app.services.entered_dates import not_in_future
 from app.services.projects import get_project
 from app.services.versioning import check_version
 
@@ -19,17 +20,6 @@ def _open_for_work(project: Project) -> None:
         raise ConflictError(
             "project_dropped",
             f"项目 {project.id} 已终止，不能再加节点 / project {project.id} was dropped",
-        )
-
-
-def _not_in_future(field: str, day: date, today: date) -> None:
-    if day > today:
-        raise field_problem(
-            422,
-            "date_in_future",
-            field,
-            f"{day} 晚于今天 {today}（北京时间）：完成日期填实际发生日 / {day} is after today ({today}, "
-            "Asia/Shanghai): enter the day it actually happened",
         )
 
 
@@ -97,7 +87,7 @@ async def update_milestone(
     check_version(milestone.version, expected)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("completed_on") is not None:
-        _not_in_future("completed_on", changes["completed_on"], today)
+        not_in_future("completed_on", changes["completed_on"], today)
         project = await get_project(session, project_id)
         if changes["completed_on"] < project.introduced_on:
             raise field_problem(
@@ -136,7 +126,7 @@ async def replan(
     milestone = await get_milestone(session, project_id, milestone_id)
     check_version(milestone.version, expected)
     decided_on = data.decided_on or today
-    _not_in_future("decided_on", decided_on, today)
+    not_in_future("decided_on", decided_on, today)
     _open_for_work(await get_project(session, project_id))
     if milestone.completed_on is not None:
         raise ConflictError("milestone_completed", "节点已完成，无需改期 / the milestone is already completed")

@@ -12,6 +12,7 @@ from app.core.principal import Principal
 from app.models import PIPELINE, Enterprise, Industry, Project, ProjectStage, ProjectStageEvent, User, Zone
 from app.schemas.project import ProjectCreate, ProjectUpdate, StageEventCreate
 from app.services import audit
+from app.services.entered_dates import not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.trees import subtree
 from app.services.versioning import check_version
@@ -97,18 +98,8 @@ async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> N
                 raise unknown_reference(field, "active user", officer_id)
 
 
-def _not_in_future(field: str, day: date, today: date) -> None:
-    if day > today:
-        raise field_problem(
-            422,
-            "date_in_future",
-            field,
-            f"{day} 晚于今天 {today}（北京时间）/ {day} is after today, {today} in Asia/Shanghai",
-        )
-
-
 async def create_project(session: AsyncSession, actor: Principal, data: ProjectCreate, today: date) -> Project:
-    _not_in_future("introduced_on", data.introduced_on, today)
+    not_in_future("introduced_on", data.introduced_on, today)
     fields = data.model_dump(exclude={"note"})
     await _check_references(session, fields)
     project = Project(**fields, stage_since=data.introduced_on)
@@ -194,7 +185,7 @@ async def change_stage(
 ) -> ProjectStageEvent:
     project = await get_project(session, project_id)
     check_version(project.version, expected)
-    _not_in_future("occurred_on", data.occurred_on, today)
+    not_in_future("occurred_on", data.occurred_on, today)
     if data.occurred_on < project.introduced_on:
         raise field_problem(
             422,

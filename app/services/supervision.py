@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
+from app.core.errors import ConflictError, NotFoundError, unknown_reference
 from app.core.principal import Principal
 from app.models import Escalation, MilestoneTemplate, Project, SupervisionRound, supervision_round_projects
 from app.models.base import utcnow
@@ -18,15 +18,10 @@ from app.schemas.project import (
     TemplateUpdate,
 )
 from app.services import audit
+from app.services.entered_dates import not_in_future
 from app.services.milestones import get_milestone
 from app.services.projects import get_project
 from app.services.versioning import check_version
-
-
-def _not_in_future(field: str, day: date, today: date) -> None:
-    if day > today:
-        raise field_problem(422, "date_in_future", field, f"{day} 晚于今天 {today} / {day} is after today ({today})")
-
 
 # --- escalations -----------------------------------------------------------------------------------------
 
@@ -43,7 +38,7 @@ async def create_escalation(
     session: AsyncSession, actor: Principal, project_id: int, data: EscalationCreate, today: date
 ) -> Escalation:
     project = await get_project(session, project_id)
-    _not_in_future("occurred_on", data.occurred_on, today)
+    not_in_future("occurred_on", data.occurred_on, today)
     if data.milestone_id is not None:
         await get_milestone(session, project.id, data.milestone_id)
     escalation = Escalation(
@@ -133,7 +128,7 @@ async def get_round(session: AsyncSession, round_id: int) -> SupervisionRound:
 async def create_round(
     session: AsyncSession, actor: Principal, data: SupervisionRoundCreate, today: date
 ) -> SupervisionRound:
-    _not_in_future("held_on", data.held_on, today)
+    not_in_future("held_on", data.held_on, today)
     await _check_projects(session, data.project_ids)
     row = SupervisionRound(
         held_on=data.held_on, title=data.title, findings=data.findings, follow_up_actions=data.follow_up_actions
