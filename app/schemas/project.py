@@ -292,8 +292,8 @@ class OverduePage(BaseModel):
 class TimelineEntry(BaseModel):
     on: date
     kind: str = Field(
-        description="introduced, stage_change, milestone_planned, milestone_replanned, milestone_completed, "
-        "milestone_due, escalation, supervision_round"
+        description="introduced, stage_change, milestone_replanned, milestone_completed, milestone_due, "
+        "escalation, supervision_round"
     )
     summary: str
     milestone_id: int | None = None

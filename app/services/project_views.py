@@ -243,7 +243,8 @@ async def pipeline_summary(session: AsyncSession, key_only: bool, zone_id: int |
         .where(steps.c.from_stage.is_not(None))
         .subquery("ranked")
     )
-    middle = or_(ranked.c.rn == (ranked.c.n + 1) / 2, ranked.c.rn == (ranked.c.n + 2) / 2)
+    # The middle row (odd n) or the two middle rows (even n); `//` is integer division in both dialects.
+    middle = or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
     rows = await session.execute(
         select(ranked.c.from_stage, ranked.c.to_stage, func.max(ranked.c.n), func.avg(ranked.c.days))
         .where(middle)

@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ConflictError, NotFoundError, unknown_reference
+from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
 from app.models import Escalation, MilestoneTemplate, Project, SupervisionRound, supervision_round_projects
 from app.models.base import utcnow
@@ -39,6 +39,13 @@ async def create_escalation(
 ) -> Escalation:
     project = await get_project(session, project_id)
     not_in_future("occurred_on", data.occurred_on, today)
+    if data.occurred_on < project.introduced_on:
+        raise field_problem(
+            422,
+            "before_project_start",
+            "occurred_on",
+            f"早于项目引进日期 {project.introduced_on} / before the project was introduced ({project.introduced_on})",
+        )
     if data.milestone_id is not None:
         await get_milestone(session, project.id, data.milestone_id)
     escalation = Escalation(

@@ -321,3 +321,16 @@ async def test_overdue_list_filters(
     assert (page["total"], [r["milestone_id"] for r in page["items"]]) == (3, [c["id"]])
     first = page["items"][0]
     assert (first["days_overdue"], first["project_name"], first["is_key"]) == (30, "一般项目", False)
+
+
+async def test_escalation_cannot_predate_the_project(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    pid = (await new_project(client, officer, introduced_on="2018-03-01"))["id"]
+    response = await client.post(
+        f"/api/v1/projects/{pid}/escalations",
+        json={"level": "reminder", "occurred_on": "2018-02-28", "note": "提醒"},
+        headers=officer,
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "before_project_start"
