@@ -1,18 +1,25 @@
-"""Unit conversions and presentation rounding (once, at the end, ROUND_HALF_UP)."""
+"""Units and presentation rounding (once, at the end, ROUND_HALF_UP)."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
+YUAN_PER_WAN = Decimal(10_000)  # 1 万元
 YUAN_PER_YI = Decimal(100_000_000)  # 1 亿元
 MU_PER_KM2 = Decimal(1500)  # 1 km² = 1,500 亩
+_UNITS = {"元": Decimal(1), "万元": YUAN_PER_WAN, "亿元": YUAN_PER_YI}
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
+def in_unit(yuan: Decimal, unit: str, places: int = 2) -> Decimal:
+    """元 → 元 / 万元 / 亿元, rounded for display."""
+    return round_half_up(yuan / _UNITS[unit], places)
+
+
 def yuan_to_yi(yuan: Decimal, places: int = 2) -> Decimal:
     """元 → 亿元, rounded for display."""
-    return round_half_up(yuan / YUAN_PER_YI, places)
+    return in_unit(yuan, "亿元", places)
 
 
 def km2_to_mu(km2: Decimal) -> Decimal:
