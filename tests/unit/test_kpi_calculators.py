@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from app.services.calculators.kpi import (
+    Comparable,
     Growth,
     Light,
     LightThresholds,
@@ -57,7 +58,7 @@ def test_comparable_basis_leaves_members_without_a_base_out_of_both_sides() -> N
 
 
 def test_comparable_basis_edge_cases() -> None:
-    empty = comparable_growth({})
+    empty: Comparable[str] = comparable_growth({})
     assert empty.growth == Growth(None, NoRate.no_comparable_members)
     only_new = comparable_growth({"a": (D(5), None)})
     assert (only_new.growth.reason, only_new.excluded) == (NoRate.no_comparable_members, {"a": "no_base"})
@@ -81,7 +82,7 @@ def test_time_progress_and_gap_as_published() -> None:
     assert round_half_up(gap, 1) == D("13.8")
     # 1–8月: 74% of plan, "超序时进度7.33个百分点"
     assert round_half_up(gap_points(D("0.74"), time_progress(8)), 2) == D("7.33")
-    with pytest.raises(ValueError, match="1..12"):
+    with pytest.raises(ValueError, match=r"1\.\.12"):
         time_progress(13)
 
 
