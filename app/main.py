@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -82,6 +83,15 @@ async def _database_unavailable(_request: Request, _exc: Exception) -> JSONRespo
     )
 
 
+async def _concurrent_update(_request: Request, _exc: Exception) -> JSONResponse:
+    # Two writers passed the If-Match check at once; the UPDATE's version check let only one through.
+    return problem_response(
+        412,
+        "version_mismatch",
+        "数据已被他人同时修改，请刷新后重试 / changed concurrently; reload and retry",
+    )
+
+
 async def _integrity_conflict(_request: Request, _exc: Exception) -> JSONResponse:
     # Services check uniqueness first with a precise message; this catches the concurrent race.
     return problem_response(409, "conflict", "与已有数据冲突，请刷新后重试 / conflicts with existing data")
@@ -118,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(ConnectionError, _database_unavailable)
     app.add_exception_handler(IntegrityError, _integrity_conflict)
+    app.add_exception_handler(StaleDataError, _concurrent_update)
 
     # Added innermost first: RequestContextMiddleware ends up outermost and sees every response.
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_bytes)

@@ -1,6 +1,6 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, ClassVar, Generic, Self, TypeVar
+from typing import Annotated, ClassVar, Generic, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -10,7 +10,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
+    ValidationInfo,
+    field_validator,
 )
 
 T = TypeVar("T")
@@ -28,14 +29,13 @@ class PatchModel(InputModel):
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> Self:
-        nulls = sorted(
-            name for name in self.model_fields_set if getattr(self, name) is None and name not in self.NULLABLE
-        )
-        if nulls:
-            raise ValueError(f"null is not allowed for: {', '.join(nulls)} (omit a field to keep it)")
-        return self
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: object, info: ValidationInfo) -> object:
+        # Runs only for fields the caller sent, so the error names the field (errors[].loc).
+        if value is None and info.field_name not in cls.NULLABLE:
+            raise ValueError("null is not allowed here; omit the field to keep its value")
+        return value
 
 
 class ReadModel(BaseModel):
@@ -52,11 +52,17 @@ class PageOut(BaseModel, Generic[T]):
 # Characters refused in names, titles and search text: C0/C1 controls, zero-width and direction marks,
 # bidi overrides/isolates, line/paragraph separators and the BOM. They hide or reorder what a reader
 # sees (a name that displays differently from what is stored). ZWJ (U+200D) stays: emoji need it.
-INVISIBLE = "\x00-\x1f\x7f-\x9f\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff"
-VISIBLE_TEXT = rf"^[^{INVISIBLE}]+$"
+_HIDDEN = "\x7f-\x9f\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+VISIBLE_TEXT = f"^[^\x00-\x1f{_HIDDEN}]+$"
+# Free text (notes, reasons, findings) may also hold tabs and line breaks.
+MULTILINE_TEXT = f"^[^\x00-\x08\x0b\x0c\x0e-\x1f{_HIDDEN}]+$"
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
 SearchText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
+
+
+# Business dates in queries (as_of, on, ranges): plausible years only, so date arithmetic cannot overflow.
+QueryDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
 
 # Integer primary keys are 32-bit on PostgreSQL; larger path/query ids are a 422, not a database error.
 MAX_ID = 2**31 - 1

@@ -35,7 +35,7 @@ Uscc = Annotated[
 ]
 
 
-class InvestorClassItem(BaseModel):
+class InvestorClassItem(InputModel):
     investor_class: InvestorClass
     list_year: Annotated[int, Field(ge=1955, le=2100)] | None = Field(
         default=None, description="Year of the list (required for the 500 lists)"
@@ -48,9 +48,16 @@ class InvestorClassItem(BaseModel):
         return self
 
 
-class ContactItem(BaseModel):
+def _one_number(phone: str) -> str:
+    # E.164 allows at most 15 digits; two numbers in one field would be shown half-unmasked.
+    if not 5 <= sum(ch.isdigit() for ch in phone) <= 15:
+        raise ValueError("one phone number, 5 to 15 digits")
+    return phone
+
+
+class ContactItem(InputModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=VISIBLE_TEXT)]
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{4,30}$")]
+    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{4,30}$"), AfterValidator(_one_number)]
     position: Annotated[str, StringConstraints(max_length=50, pattern=VISIBLE_TEXT)] | None = None
 
 

@@ -6,7 +6,8 @@ from pydantic import Field, StringConstraints
 
 from app.schemas.common import MAX_ID, VISIBLE_TEXT, InputModel, PatchModel, ReadModel, exact
 
-ParcelCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=VISIBLE_TEXT)]
+# Stored upper case, so "ah040101" cannot sit beside "AH040101".
+ParcelCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=VISIBLE_TEXT, to_upper=True)]
 AreaM2 = Annotated[Decimal, Field(gt=0, le=Decimal("100000000"), decimal_places=2, description="m², exact"), exact(2)]
 Price = Annotated[
     Decimal, Field(ge=0, le=Decimal("10000000000000"), decimal_places=2, description="Yuan, exact"), exact(2)

@@ -5,7 +5,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from app.models import EscalationLevel, ProjectStage, Track
-from app.schemas.common import MAX_ID, VISIBLE_TEXT, InputModel, PatchModel, ReadModel, exact
+from app.schemas.common import MAX_ID, MULTILINE_TEXT, VISIBLE_TEXT, InputModel, PatchModel, ReadModel, exact
 from app.services.calculators.milestones import MilestoneStatus
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -13,15 +13,10 @@ BusinessDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_TEXT)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
 TypeCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
-# Free text may hold line breaks; other control characters are refused.
-Text = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")]
-LongText = Annotated[
-    str, StringConstraints(min_length=1, max_length=10_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")
-]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=MULTILINE_TEXT)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=10_000, pattern=MULTILINE_TEXT)]
 Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("10000000000000"), decimal_places=2), exact(2)]
-Reason = Annotated[
-    str, StringConstraints(min_length=2, max_length=500, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")
-]
+Reason = Annotated[str, StringConstraints(min_length=2, max_length=500, pattern=MULTILINE_TEXT)]
 
 
 class ProjectCreate(InputModel):
@@ -164,7 +159,7 @@ class MilestoneRead(ReadModel):
     version: int
 
 
-class TemplateItem(BaseModel):
+class TemplateItem(InputModel):
     track: Track
     name: Title
     offset_days: Annotated[int, Field(ge=0, le=3650, description="Days after the start date")]

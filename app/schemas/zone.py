@@ -5,11 +5,15 @@ from typing import Annotated, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from app.models import ZoneKind
-from app.schemas.common import MAX_ID, InputModel, Name, PatchModel, ReadModel, exact
+from app.schemas.common import MAX_ID, MULTILINE_TEXT, InputModel, Name, PatchModel, ReadModel, exact
 
-ZoneCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+# Codes compare case-insensitively: stored upper case, so "pz" cannot sit beside "PZ".
+ZoneCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", to_upper=True)
+]
 AreaKm2 = Annotated[Decimal, Field(gt=0, le=100_000, decimal_places=6, description="km², up to 6 decimals"), exact(6)]
-Note = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f\u202a-\u202e]*$")]
+Note = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=MULTILINE_TEXT)]
+AreaDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
 
 
 class ZoneCreate(InputModel):
@@ -43,8 +47,8 @@ class ZoneRead(ReadModel):
 
 class AreaVersionCreate(InputModel):
     area_km2: AreaKm2
-    effective_from: date
-    effective_to: date | None = Field(default=None, description="Exclusive; null = still in force")
+    effective_from: AreaDate
+    effective_to: AreaDate | None = Field(default=None, description="Exclusive; null = still in force")
     note: Note | None = None
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.schemas.enterprise import EnterpriseCreate, EnterpriseUpdate
-from app.services import audit
+from app.services import audit, locks
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.trees import check_new_parent, subtree
 from app.services.versioning import check_version
@@ -189,6 +189,7 @@ async def update_enterprise(
         await _check_uscc_free(session, changes["uscc"], enterprise.id)
     await _check_references(session, changes)
     if changes.get("parent_id") is not None and changes["parent_id"] != enterprise.parent_id:
+        await locks.hold(session, "enterprise-tree")  # two moves at once must not close a loop
         await check_new_parent(session, Enterprise, enterprise.id, changes["parent_id"], "group")
     established = changes.get("established_on", enterprise.established_on)
     settled = changes.get("settled_on", enterprise.settled_on)

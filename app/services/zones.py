@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -13,7 +13,7 @@ from app.core.principal import Principal
 from app.models import Enterprise, LandParcel, Project, Zone, ZoneAreaVersion, ZoneKind
 from app.schemas.common import SearchText
 from app.schemas.zone import AreaBasis, AreaBasisMember, AreaVersionCreate, ZoneCreate, ZoneUpdate
-from app.services import audit
+from app.services import audit, locks
 from app.services.calculators.units import km2_to_mu
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.trees import check_new_parent, subtree
@@ -78,6 +78,7 @@ async def _check_parent_can_have_members(session: AsyncSession, parent_id: int) 
 async def create_zone(session: AsyncSession, actor: Principal, data: ZoneCreate) -> Zone:
     await _check_code_free(session, data.code)
     if data.parent_id is not None:
+        await locks.hold(session, "zone-tree")
         await check_new_parent(session, Zone, None, data.parent_id, "zone")
         await _check_parent_can_have_members(session, data.parent_id)
     zone = Zone(code=data.code, name=data.name, kind=data.kind, parent_id=data.parent_id)
@@ -93,6 +94,8 @@ async def update_zone(
     zone = await get_zone(session, zone_id)
     check_version(zone.version, expected)
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("parent_id") is not None:
+        await locks.hold(session, "zone-tree")  # two moves at once must not close a loop
     if "code" in changes:
         await _check_code_free(session, changes["code"], zone.id)
     if changes.get("parent_id") is not None and changes["parent_id"] != zone.parent_id:
@@ -124,10 +127,10 @@ async def delete_zone(session: AsyncSession, actor: Principal, zone_id: int, exp
             in_use={k.replace(" ", "_").replace("-", "_"): v for k, v in used.items()},
         )
     before = audit.snapshot(zone)
-    # Its area history goes with it (FK cascade); each removed version is audited like a direct delete.
+    # Its area history goes with it; each removed version is audited like a direct delete.
     for version in await session.scalars(select(ZoneAreaVersion).where(ZoneAreaVersion.zone_id == zone_id)):
         audit.record(session, actor, "delete", "zone_area_version", version.id, audit.snapshot(version), None)
-        await session.delete(version)
+    await session.execute(delete(ZoneAreaVersion).where(ZoneAreaVersion.zone_id == zone_id))
     await session.delete(zone)
     await session.flush()
     audit.record(session, actor, "delete", "zone", zone_id, before, None)
@@ -148,6 +151,7 @@ async def add_area_version(
     session: AsyncSession, actor: Principal, zone_id: int, data: AreaVersionCreate
 ) -> ZoneAreaVersion:
     await get_zone(session, zone_id)
+    await locks.hold(session, "zone-tree")  # the leaf check and the overlap check must see every commit
     if await session.scalar(select(exists().where(Zone.parent_id == zone_id))):
         raise field_problem(
             409,

@@ -1,30 +1,18 @@
-from datetime import date
-from typing import Annotated, Self
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, model_validator
 
 from app.api.deps import IdPath, SessionDep, TodayDep, page_params, require
-from app.core.errors import problem_responses
+from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.schemas.analytics import GroupRollupPage, SettlementCohort, ZoneSummary
-from app.schemas.common import MAX_ID
+from app.schemas.common import MAX_ID, QueryDate
 from app.schemas.project import PipelineSummary
 from app.services import project_views
 from app.services import registry_analytics as service
+from app.services.zones import get_zone
 
 router = APIRouter(prefix="/analytics", tags=["analytics 统计"], responses=problem_responses(401, 403, 422))
-
-
-class DateRange(BaseModel):
-    settled_from: date
-    settled_to: date
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.settled_to < self.settled_from:
-            raise ValueError("settled_to is before settled_from")
-        return self
 
 
 @router.get(
@@ -41,13 +29,21 @@ class DateRange(BaseModel):
 async def settlement(
     session: SessionDep,
     _actor: Annotated[Principal, require("analytics:read")],
-    settled_from: date,
-    settled_to: Annotated[date, Query(description="Inclusive")],
+    settled_from: QueryDate,
+    settled_to: Annotated[QueryDate, Query(description="Inclusive")],
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Within this zone and its sub-zones")] = None,
     list_year: Annotated[int | None, Query(ge=1955, le=2100, description="Count only this list year's classes")] = None,
 ) -> SettlementCohort:
-    period = DateRange(settled_from=settled_from, settled_to=settled_to)
-    return await service.settlement_cohort(session, period.settled_from, period.settled_to, zone_id, list_year)
+    if settled_to < settled_from:
+        raise ProblemError(
+            422,
+            "validation_failed",
+            "settled_to 早于 settled_from / settled_to is before settled_from",
+            errors=[{"loc": ["query", "settled_to"], "message": "before settled_from", "type": "date_order"}],
+        )
+    if zone_id is not None:
+        await get_zone(session, zone_id)
+    return await service.settlement_cohort(session, settled_from, settled_to, zone_id, list_year)
 
 
 @router.get(
@@ -62,6 +58,8 @@ async def groups(
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Companies within this zone")] = None,
 ) -> GroupRollupPage:
     limit, offset = paging
+    if zone_id is not None:
+        await get_zone(session, zone_id)
     return await service.group_rollup(session, zone_id, limit, offset)
 
 
@@ -78,6 +76,8 @@ async def pipeline(
     key_only: bool = False,
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Projects in this zone or below")] = None,
 ) -> PipelineSummary:
+    if zone_id is not None:
+        await get_zone(session, zone_id)
     return await project_views.pipeline_summary(session, key_only, zone_id)
 
 
@@ -92,6 +92,6 @@ async def zone_summary(
     session: SessionDep,
     _actor: Annotated[Principal, require("analytics:read")],
     today: TodayDep,
-    as_of: Annotated[date | None, Query(description="Default: today in Asia/Shanghai")] = None,
+    as_of: Annotated[QueryDate | None, Query(description="Default: today in Asia/Shanghai")] = None,
 ) -> ZoneSummary:
     return await service.zone_summary(session, zone_id, as_of or today)

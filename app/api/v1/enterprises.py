@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -8,7 +7,7 @@ from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.models import Enterprise, EnterpriseSource, EnterpriseStatus, InvestorClass
 from app.reference.industries import DIVISIONS, SECTIONS
-from app.schemas.common import MAX_ID, PageOut, SearchText
+from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
 from app.schemas.enterprise import (
     ContactRead,
     EnterpriseCreate,
@@ -102,8 +101,8 @@ async def list_enterprises(
     status: EnterpriseStatus | None = None,
     investor_class: InvestorClass | None = None,
     group_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Companies of this group, any depth")] = None,
-    settled_from: date | None = None,
-    settled_to: Annotated[date | None, Query(description="Inclusive")] = None,
+    settled_from: QueryDate | None = None,
+    settled_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
     has_service_officer: bool | None = None,
 ) -> PageOut[EnterpriseRead]:
     flt = service.EnterpriseFilter(

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -6,7 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
-from app.schemas.common import MAX_ID, PageOut, SearchText
+from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
 from app.schemas.land_parcel import LandParcelCreate, LandParcelRead, LandParcelUpdate
 from app.services import land_parcels as service
 from app.services.pagination import PageRequest
@@ -25,8 +24,8 @@ async def list_parcels(
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="In this zone or its sub-zones")] = None,
     buyer_enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     transferred: Annotated[bool | None, Query(description="true: transferred (出让) parcels only")] = None,
-    transferred_from: date | None = None,
-    transferred_to: Annotated[date | None, Query(description="Inclusive")] = None,
+    transferred_from: QueryDate | None = None,
+    transferred_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
 ) -> PageOut[LandParcelRead]:
     flt = service.LandParcelFilter(
         q=q,

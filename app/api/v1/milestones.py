@@ -8,7 +8,7 @@ from app.api.v1.projects import CONFIDENTIAL
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import Milestone, MilestoneReplan, Track
-from app.schemas.common import MAX_ID
+from app.schemas.common import MAX_ID, QueryDate
 from app.schemas.project import (
     ApplyTemplate,
     MilestoneCreate,
@@ -63,7 +63,7 @@ async def overdue(
     actor: Annotated[Principal, require("projects:read")],
     today: TodayDep,
     paging: Annotated[tuple[int, int], Depends(page_params)],
-    as_of: date | None = None,
+    as_of: QueryDate | None = None,
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Projects in this zone or below")] = None,
     officer_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Responsible or service officer")] = None,
     track: Track | None = None,
@@ -121,7 +121,7 @@ async def list_milestones(
     _actor: Annotated[Principal, require("projects:read")],
     today: TodayDep,
     track: Track | None = None,
-    as_of: Annotated[date | None, Query(description="Status as of this date (default today, Asia/Shanghai)")] = None,
+    as_of: Annotated[QueryDate | None, Query(description="Status as of this date (default: today)")] = None,
 ) -> list[MilestoneRead]:
     milestones, replans = await service.list_milestones(session, project_id, track)
     return [to_read(m, replans[m.id], as_of or today) for m in milestones]

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -7,7 +6,7 @@ from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import Escalation, Project, ProjectStage
-from app.schemas.common import MAX_ID, PageOut, SearchText
+from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
 from app.schemas.project import (
     EscalationCreate,
     EscalationRead,
@@ -188,7 +187,7 @@ async def get_timeline(
     session: SessionDep,
     _actor: Annotated[Principal, require("projects:read")],
     today: TodayDep,
-    as_of: Annotated[date | None, Query(description="Marks open milestones due before it as overdue")] = None,
+    as_of: Annotated[QueryDate | None, Query(description="Marks open milestones due before it as overdue")] = None,
 ) -> list[TimelineEntry]:
     return await project_views.timeline(session, project_id, as_of or today)
 

@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -7,7 +6,7 @@ from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import ZoneKind
-from app.schemas.common import MAX_ID, PageOut, SearchText
+from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
 from app.schemas.zone import AreaBasis, AreaVersionCreate, AreaVersionRead, ZoneCreate, ZoneRead, ZoneUpdate
 from app.services import zones as service
 from app.services.pagination import PageRequest
@@ -152,6 +151,6 @@ async def get_area_basis(
     session: SessionDep,
     _actor: Annotated[Principal, require("zones:read")],
     today: TodayDep,
-    on: Annotated[date | None, Query(description="Default: today in Asia/Shanghai")] = None,
+    on: Annotated[QueryDate | None, Query(description="Default: today in Asia/Shanghai")] = None,
 ) -> AreaBasis:
     return await service.area_basis(session, zone_id, on or today)
