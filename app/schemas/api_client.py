@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from app.schemas.common import InputModel, Name, PatchModel, ReadModel
+from app.schemas.common import Flag, InputModel, Name, PatchModel, ReadModel
 
 ScopeName = Annotated[str, StringConstraints(pattern=r"^[a-z_]+:[a-z_]+$", max_length=64)]
 
@@ -16,7 +16,7 @@ class ApiClientCreate(InputModel):
 class ApiClientUpdate(PatchModel):
     name: Name | None = None
     scopes: list[ScopeName] | None = Field(default=None, min_length=1, max_length=100)
-    is_active: bool | None = Field(default=None, description="false disables the client and its tokens")
+    is_active: Flag | None = Field(default=None, description="false disables the client and its tokens")
 
 
 class ApiClientRead(ReadModel):

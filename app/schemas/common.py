@@ -66,6 +66,10 @@ QueryDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
 
 # Integer primary keys are 32-bit on PostgreSQL; larger path/query ids are a 422, not a database error.
 MAX_ID = 2**31 - 1
+# Ids in bodies are JSON integers: "3", 3.0 and true are refused, not coerced.
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+# Flags in bodies are JSON booleans: "yes" and 1 are refused.
+Flag = Annotated[bool, Field(strict=True)]
 
 
 def _utc_instant(value: datetime) -> datetime:

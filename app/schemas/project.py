@@ -5,10 +5,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from app.models import EscalationLevel, ProjectStage, Track
-from app.schemas.common import MAX_ID, MULTILINE_TEXT, VISIBLE_TEXT, InputModel, PatchModel, ReadModel, exact
+from app.schemas.common import MULTILINE_TEXT, VISIBLE_TEXT, Flag, Id, InputModel, PatchModel, ReadModel, exact
 from app.services.calculators.milestones import MilestoneStatus
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 BusinessDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_TEXT)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
@@ -25,7 +24,7 @@ class ProjectCreate(InputModel):
     project_type: TypeCode | None = Field(default=None, description="Matches milestone templates, e.g. hq_campus")
     enterprise_id: Id | None = Field(default=None, description="The investor or its project company")
     zone_id: Id | None = None
-    is_key: bool = Field(default=False, description="重点项目")
+    is_key: Flag = Field(default=False, description="重点项目")
     industry_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] | None = None
     planned_investment: Yuan | None = Field(default=None, description="计划投资, yuan")
     planned_registered_capital: Yuan | None = Field(default=None, description="拟注册资本, yuan")
@@ -56,7 +55,7 @@ class ProjectUpdate(PatchModel):
     project_type: TypeCode | None = None
     enterprise_id: Id | None = None
     zone_id: Id | None = None
-    is_key: bool | None = None
+    is_key: Flag | None = None
     industry_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")] | None = None
     planned_investment: Yuan | None = None
     planned_registered_capital: Yuan | None = None

@@ -4,7 +4,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from app.core.scopes import Role
-from app.schemas.common import InputModel, Name, PatchModel, ReadModel
+from app.schemas.common import Flag, InputModel, Name, PatchModel, ReadModel
 
 Username = Annotated[
     str,
@@ -24,7 +24,7 @@ class UserCreate(InputModel):
 class UserUpdate(PatchModel):
     display_name: Name | None = None
     role: Role | None = None
-    is_active: bool | None = Field(default=None, description="false disables the account and its tokens")
+    is_active: Flag | None = Field(default=None, description="false disables the account and its tokens")
     password: Password | None = Field(default=None, description="Sets a new password")
 
 

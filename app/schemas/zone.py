@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from app.models import ZoneKind
-from app.schemas.common import MAX_ID, MULTILINE_TEXT, InputModel, Name, PatchModel, ReadModel, exact
+from app.schemas.common import MULTILINE_TEXT, Id, InputModel, Name, PatchModel, ReadModel, exact
 
 # Codes compare case-insensitively: stored upper case, so "pz" cannot sit beside "PZ".
 ZoneCode = Annotated[
@@ -20,7 +20,7 @@ class ZoneCreate(InputModel):
     code: ZoneCode = Field(description="Short unique code, e.g. PZ-CORE")
     name: Name = Field(description="e.g. 琶洲互联网创新集聚区核心区")
     kind: ZoneKind
-    parent_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    parent_id: Id | None = None
 
 
 class ZoneUpdate(PatchModel):
@@ -29,9 +29,7 @@ class ZoneUpdate(PatchModel):
     code: ZoneCode | None = None
     name: Name | None = None
     kind: ZoneKind | None = None
-    parent_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
-        default=None, description="Move under another zone; null makes it top-level"
-    )
+    parent_id: Id | None = Field(default=None, description="Move under another zone; null makes it top-level")
 
 
 class ZoneRead(ReadModel):

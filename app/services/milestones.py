@@ -7,12 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem
 from app.core.principal import Principal
-from app.models import Milestone, MilestoneReplan, MilestoneTemplate, Project, ProjectStage, Track
+from app.models import Escalation, Milestone, MilestoneReplan, MilestoneTemplate, Project, ProjectStage, Track
 from app.schemas.project import ApplyTemplate, MilestoneCreate, MilestoneUpdate, ReplanCreate
 from app.services import audit
-from app.services.entered_dates import not_in_future
+from app.services.entered_dates import not_before_project, not_in_future
 from app.services.projects import get_project
 from app.services.versioning import check_version
+
+LAST_PLANNABLE_DAY = date(2100, 12, 31)  # the schemas' upper bound for business dates
 
 
 def _open_for_work(project: Project) -> None:
@@ -59,6 +61,8 @@ async def create_milestone(
 ) -> Milestone:
     project = await get_project(session, project_id)
     _open_for_work(project)
+    if data.planned_on is not None:
+        not_before_project("planned_on", data.planned_on, project.introduced_on)
     milestone = Milestone(
         project_id=project.id,
         track=data.track,
@@ -89,13 +93,9 @@ async def update_milestone(
     if changes.get("completed_on") is not None:
         not_in_future("completed_on", changes["completed_on"], today)
         project = await get_project(session, project_id)
-        if changes["completed_on"] < project.introduced_on:
-            raise field_problem(
-                422,
-                "before_project_start",
-                "completed_on",
-                f"早于项目引进日期 {project.introduced_on} / before the project was introduced",
-            )
+        not_before_project("completed_on", changes["completed_on"], project.introduced_on)
+    if changes.get("planned_on") is not None:
+        not_before_project("planned_on", changes["planned_on"], (await get_project(session, project_id)).introduced_on)
     if "planned_on" in changes and milestone.planned_on is not None and changes["planned_on"] != milestone.planned_on:
         raise field_problem(
             409,
@@ -127,7 +127,20 @@ async def replan(
     check_version(milestone.version, expected)
     decided_on = data.decided_on or today
     not_in_future("decided_on", decided_on, today)
-    _open_for_work(await get_project(session, project_id))
+    project = await get_project(session, project_id)
+    _open_for_work(project)
+    not_before_project("new_due_on", data.new_due_on, project.introduced_on)
+    not_before_project("decided_on", decided_on, project.introduced_on)
+    last = await session.scalar(
+        select(func.max(MilestoneReplan.decided_on)).where(MilestoneReplan.milestone_id == milestone.id)
+    )
+    if last is not None and decided_on < last:
+        raise field_problem(
+            422,
+            "out_of_order",
+            "decided_on",
+            f"早于上一次调整计划的日期 {last} / before the previous re-plan ({last})",
+        )
     if milestone.completed_on is not None:
         raise ConflictError("milestone_completed", "节点已完成，无需改期 / the milestone is already completed")
     if data.new_due_on == milestone.due_on:
@@ -157,6 +170,17 @@ async def delete_milestone(
 ) -> None:
     milestone = await get_milestone(session, project_id, milestone_id)
     check_version(milestone.version, expected)
+    in_use = {
+        "replans": await session.scalar(select(func.count()).where(MilestoneReplan.milestone_id == milestone_id)),
+        "escalations": await session.scalar(select(func.count()).where(Escalation.milestone_id == milestone_id)),
+    }
+    if any(in_use.values()):
+        # Re-plans and escalations are the supervision record: kept, so the milestone stays too.
+        raise ConflictError(
+            "milestone_in_use",
+            f"节点已有调整计划或督办记录，不能删除 / milestone {milestone_id} has {in_use}",
+            in_use=in_use,
+        )
     before = audit.snapshot(milestone)
     await session.delete(milestone)
     await session.flush()
@@ -172,6 +196,14 @@ async def apply_template(
     if template is None:
         raise field_problem(
             422, "unknown_reference", "template_id", f"模板 {data.template_id} 不存在 / no such template"
+        )
+    not_before_project("start_on", data.start_on, project.introduced_on)
+    if data.start_on + timedelta(days=max(int(i["offset_days"]) for i in template.items)) > LAST_PLANNABLE_DAY:
+        raise field_problem(
+            422,
+            "date_out_of_range",
+            "start_on",
+            f"模板节点将晚于 {LAST_PLANNABLE_DAY} / items would fall after {LAST_PLANNABLE_DAY}",
         )
     existing = await session.scalar(select(func.count()).where(Milestone.project_id == project.id)) or 0
     created = []

@@ -154,7 +154,7 @@ async def timeline(session: AsyncSession, project_id: int, as_of: date) -> list[
                 TimelineEntry(
                     on=r.decided_on,
                     kind="milestone_replanned",
-                    summary=f"{name}: {r.previous_due_on} → {r.new_due_on}（{r.reason}）",
+                    summary=f"{name}: {r.previous_due_on or '未排期 / unscheduled'} → {r.new_due_on}（{r.reason}）",
                     milestone_id=r.milestone_id,
                     ref_id=r.id,
                 )

@@ -9,10 +9,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
-from app.models import PIPELINE, Enterprise, Industry, Project, ProjectStage, ProjectStageEvent, User, Zone
+from app.models import (
+    PIPELINE,
+    Enterprise,
+    Escalation,
+    Industry,
+    Project,
+    ProjectStage,
+    ProjectStageEvent,
+    User,
+    Zone,
+    supervision_round_projects,
+)
 from app.schemas.project import ProjectCreate, ProjectUpdate, StageEventCreate
 from app.services import audit
-from app.services.entered_dates import not_in_future
+from app.services.entered_dates import not_before_project, not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.trees import subtree
 from app.services.versioning import check_version
@@ -139,6 +150,19 @@ async def delete_project(
 ) -> None:
     project = await get_project(session, project_id)
     check_version(project.version, expected)
+    in_use = {
+        "escalations": await session.scalar(select(func.count()).where(Escalation.project_id == project_id)),
+        "supervision_rounds": await session.scalar(
+            select(func.count()).where(supervision_round_projects.c.project_id == project_id)
+        ),
+    }
+    if any(in_use.values()):
+        raise ConflictError(
+            "project_in_use",
+            f"项目已有督办或督查记录，请改为终止 / project {project_id} has a supervision record; record a "
+            "`dropped` stage event instead of deleting it",
+            in_use=in_use,
+        )
     before = audit.snapshot(project)
     await session.delete(project)
     await session.flush()
@@ -186,13 +210,7 @@ async def change_stage(
     project = await get_project(session, project_id)
     check_version(project.version, expected)
     not_in_future("occurred_on", data.occurred_on, today)
-    if data.occurred_on < project.introduced_on:
-        raise field_problem(
-            422,
-            "before_project_start",
-            "occurred_on",
-            f"早于项目引进日期 {project.introduced_on} / before the project was introduced ({project.introduced_on})",
-        )
+    not_before_project("occurred_on", data.occurred_on, project.introduced_on)
     if data.occurred_on < project.stage_since:
         raise field_problem(
             422,

@@ -5,9 +5,9 @@ from datetime import date
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
+from app.core.errors import ConflictError, NotFoundError, unknown_reference
 from app.core.principal import Principal
-from app.models import Escalation, MilestoneTemplate, Project, SupervisionRound, supervision_round_projects
+from app.models import Escalation, Milestone, MilestoneTemplate, Project, SupervisionRound, supervision_round_projects
 from app.models.base import utcnow
 from app.schemas.project import (
     EscalationCreate,
@@ -18,8 +18,7 @@ from app.schemas.project import (
     TemplateUpdate,
 )
 from app.services import audit
-from app.services.entered_dates import not_in_future
-from app.services.milestones import get_milestone
+from app.services.entered_dates import not_before_project, not_in_future
 from app.services.projects import get_project
 from app.services.versioning import check_version
 
@@ -39,15 +38,11 @@ async def create_escalation(
 ) -> Escalation:
     project = await get_project(session, project_id)
     not_in_future("occurred_on", data.occurred_on, today)
-    if data.occurred_on < project.introduced_on:
-        raise field_problem(
-            422,
-            "before_project_start",
-            "occurred_on",
-            f"早于项目引进日期 {project.introduced_on} / before the project was introduced ({project.introduced_on})",
-        )
+    not_before_project("occurred_on", data.occurred_on, project.introduced_on)
     if data.milestone_id is not None:
-        await get_milestone(session, project.id, data.milestone_id)
+        milestone = await session.get(Milestone, data.milestone_id)
+        if milestone is None or milestone.project_id != project.id:
+            raise unknown_reference("milestone_id", "milestone of this project", data.milestone_id)
     escalation = Escalation(
         project_id=project.id,
         milestone_id=data.milestone_id,
@@ -95,11 +90,14 @@ async def round_project_ids(session: AsyncSession, round_id: int) -> list[int]:
     return list(rows)
 
 
-async def _check_projects(session: AsyncSession, project_ids: list[int]) -> None:
-    found = set(await session.scalars(select(Project.id).where(Project.id.in_(project_ids))))
-    missing = sorted(set(project_ids) - found)
+async def _check_projects(session: AsyncSession, project_ids: list[int], held_on: date) -> None:
+    found = dict(
+        (await session.execute(select(Project.id, Project.introduced_on).where(Project.id.in_(project_ids)))).all()
+    )
+    missing = sorted(set(project_ids) - found.keys())
     if missing:
         raise unknown_reference("project_ids", "project", ", ".join(map(str, missing)))
+    not_before_project("held_on", held_on, max(found.values()))
 
 
 async def _set_projects(session: AsyncSession, round_id: int, project_ids: list[int]) -> None:
@@ -136,7 +134,7 @@ async def create_round(
     session: AsyncSession, actor: Principal, data: SupervisionRoundCreate, today: date
 ) -> SupervisionRound:
     not_in_future("held_on", data.held_on, today)
-    await _check_projects(session, data.project_ids)
+    await _check_projects(session, data.project_ids, data.held_on)
     row = SupervisionRound(
         held_on=data.held_on, title=data.title, findings=data.findings, follow_up_actions=data.follow_up_actions
     )
@@ -168,7 +166,7 @@ async def update_round(
     project_ids = changes.pop("project_ids", None)
     before = audit.snapshot(row) | {"project_ids": await round_project_ids(session, round_id)}
     if project_ids is not None:
-        await _check_projects(session, project_ids)
+        await _check_projects(session, project_ids, row.held_on)
         if sorted(project_ids) != before["project_ids"]:
             await _set_projects(session, round_id, project_ids)
             row.updated_at = utcnow()  # a membership change alone still moves the version (ETag)

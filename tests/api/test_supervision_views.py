@@ -292,13 +292,16 @@ async def test_escalation_ladder_is_recorded_with_the_caller_as_officer(
     }
 
 
-async def test_escalation_about_another_projects_milestone_is_404(client: httpx.AsyncClient, officer: Headers) -> None:
+async def test_escalation_about_another_projects_milestone_is_refused(
+    client: httpx.AsyncClient, officer: Headers
+) -> None:
     mine = await project(client, officer, "项目甲")
     theirs = await project(client, officer, "项目乙")
     their_milestone = await milestone(client, officer, theirs, "主体开工", "2018-08-31")
     response = await escalate(client, officer, mine, "reminder", "2018-10-01", milestone_id=their_milestone["id"])
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert response.status_code == 422
+    assert response.json()["code"] == "unknown_reference"
+    assert loc(response) == ["body", "milestone_id"]
     for project_id in (mine, theirs):
         assert (await client.get(f"/api/v1/projects/{project_id}/escalations", headers=officer)).json() == []
 

@@ -10,6 +10,25 @@ from app.schemas.common import Instant, PageOut
 from app.services import audit as service
 from app.services.pagination import PageRequest
 
+# What an audit reader may see of a snapshot depends on its clearances, as on the live resource.
+_CLEARANCE = {("project", "name"): "confidential:read", ("enterprise", "contacts"): "personal_data:read"}
+
+
+def _redacted(event: AuditEventRead, scopes: frozenset[str]) -> AuditEventRead:
+    hidden = {
+        field for (entity, field), scope in _CLEARANCE.items() if entity == event.entity_type and scope not in scopes
+    }
+    if not hidden:
+        return event
+    return event.model_copy(
+        update={
+            side: {k: ("***" if k in hidden else v) for k, v in snapshot.items()}
+            for side in ("before", "after")
+            if (snapshot := getattr(event, side)) is not None
+        }
+    )
+
+
 router = APIRouter(prefix="/audit-events", tags=["audit 审计"], responses=problem_responses(401, 403, 422))
 
 AuditPage = Annotated[PageRequest, sort_dependency(service.AUDIT_SORTS, default="-occurred_at")]
@@ -46,7 +65,7 @@ async def list_audit_events(
     )
     result = await service.list_events(session, flt, page)
     return PageOut[AuditEventRead](
-        items=[AuditEventRead.model_validate(e) for e in result.items],
+        items=[_redacted(AuditEventRead.model_validate(e), _actor.scopes) for e in result.items],
         total=result.total,
         limit=result.limit,
         offset=result.offset,
