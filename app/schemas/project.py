@@ -262,9 +262,9 @@ class OverdueMilestone(BaseModel):
     milestone_name: str
     track: Track
     planned_on: date | None
-    due_on: date
+    due_on: date = Field(description="The due date in force on as_of")
     days_overdue: int
-    replans: int
+    replans: int = Field(description="Re-plans decided by as_of")
     project_id: int
     project_name: str
     project_stage: ProjectStage
@@ -272,7 +272,9 @@ class OverdueMilestone(BaseModel):
     zone_id: int | None
     responsible_officer_id: int | None
     service_officer_id: int | None
-    last_escalation: EscalationLevel | None = Field(description="The most serious escalation so far on the project")
+    worst_escalation: EscalationLevel | None = Field(
+        description="The most serious escalation recorded on the project up to as_of"
+    )
 
 
 class OverduePage(BaseModel):

@@ -64,7 +64,7 @@ async def create_client(session: AsyncSession, actor: Principal, data: ApiClient
         client_id=new_client_id(),
         name=data.name,
         scopes=_scope_text(data.scopes),
-        secret_hash=hash_secret(secret),
+        secret_hash=await hash_secret(secret),
         is_active=True,
         secret_rotated_at=datetime.now(UTC),
     )
@@ -103,7 +103,7 @@ async def rotate_secret(
     check_version(client.version, expected_version)
     before = audit.snapshot(client)
     secret = new_client_secret()
-    client.secret_hash = hash_secret(secret)
+    client.secret_hash = await hash_secret(secret)
     client.secret_rotated_at = datetime.now(UTC)
     await session.flush()
     audit.record(session, actor, "rotate_secret", "api_client", client.id, before, audit.snapshot(client))

@@ -40,8 +40,17 @@ def _invalid_client() -> OAuthError:
     )
 
 
-async def _check_throttle(session: AsyncSession, settings: Settings, subject: str) -> None:
-    since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
+async def _attempt(session: AsyncSession, settings: Settings, subject: str) -> None:
+    """Counts this attempt first (committed on its own), then refuses it if it is over the limit.
+
+    Recording before verifying means parallel guesses cannot all slip past the count; a successful
+    attempt clears the subject's record afterwards.
+    """
+    now = datetime.now(UTC)
+    since = now - timedelta(seconds=settings.login_window_seconds)
+    await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject, AuthFailure.occurred_at <= since))
+    session.add(AuthFailure(subject=subject, occurred_at=now))
+    await session.commit()
     count, oldest = (
         await session.execute(
             select(func.count(), func.min(AuthFailure.occurred_at)).where(
@@ -49,7 +58,7 @@ async def _check_throttle(session: AsyncSession, settings: Settings, subject: st
             )
         )
     ).one()
-    if count >= settings.login_max_failures and oldest is not None:
+    if count > settings.login_max_failures and oldest is not None:
         retry_after = max(1, int((oldest - since).total_seconds()) + 1)
         raise ProblemError(
             429,
@@ -57,14 +66,6 @@ async def _check_throttle(session: AsyncSession, settings: Settings, subject: st
             f"失败次数过多，请 {retry_after} 秒后再试 / too many failed attempts, retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
-
-
-async def _record_failure(session: AsyncSession, settings: Settings, subject: str) -> None:
-    # Committed on its own: the request itself fails, and the failure must still count.
-    cutoff = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
-    await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject, AuthFailure.occurred_at <= cutoff))
-    session.add(AuthFailure(subject=subject))
-    await session.commit()
 
 
 def _grant(allowed: frozenset[str], requested: frozenset[str]) -> frozenset[str]:
@@ -83,10 +84,9 @@ async def password_grant(
     # Throttled per account *and* source address: guessing is slowed, yet nobody elsewhere can lock
     # an officer out of their own desk by failing on purpose.
     subject = f"user:{username.strip().lower()}@{source}"
-    await _check_throttle(session, settings, subject)
+    await _attempt(session, settings, subject)
     user = await session.scalar(select(User).where(User.username == username.strip().lower()))
-    if not verify_secret(user.password_hash if user else None, password) or user is None or not user.is_active:
-        await _record_failure(session, settings, subject)
+    if not await verify_secret(user.password_hash if user else None, password) or user is None or not user.is_active:
         raise _invalid_grant()
     await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject))
     # A login is not an edit: Core UPDATE so neither `version` (the ETag) nor `updated_at` moves.
@@ -102,14 +102,13 @@ async def client_credentials_grant(
     session: AsyncSession, settings: Settings, client_id: str, client_secret: str, scope: str | None, source: str
 ) -> tuple[str, int, frozenset[str]]:
     subject = f"client:{client_id}@{source}"
-    await _check_throttle(session, settings, subject)
+    await _attempt(session, settings, subject)
     client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     if (
-        not verify_secret(client.secret_hash if client else None, client_secret)
+        not await verify_secret(client.secret_hash if client else None, client_secret)
         or client is None
         or not (client.is_active)
     ):
-        await _record_failure(session, settings, subject)
         raise _invalid_client()
     await session.execute(delete(AuthFailure).where(AuthFailure.subject == subject))
     granted = _grant(parse_scopes(client.scopes), parse_scopes(scope))

@@ -27,7 +27,7 @@ from app.models.base import utcnow
 from app.schemas.enterprise import EnterpriseCreate, EnterpriseUpdate
 from app.services import audit, locks
 from app.services.pagination import Page, PageRequest, paginate
-from app.services.trees import check_new_parent, subtree
+from app.services.trees import check_new_parent, in_zone, subtree
 from app.services.versioning import check_version
 
 ENTERPRISE_SORTS = {
@@ -70,8 +70,7 @@ def filtered(flt: EnterpriseFilter) -> Select[Enterprise]:
         divisions = select(Industry.code).where(Industry.section_code == flt.industry_section)
         stmt = stmt.where(Enterprise.industry_code.in_(divisions))
     if flt.zone_id is not None:
-        zones = subtree(Zone, flt.zone_id, "zone_subtree")
-        stmt = stmt.where(Enterprise.zone_id.in_(select(zones.c.id)))
+        stmt = stmt.where(in_zone(Enterprise.zone_id, flt.zone_id))
     if flt.source is not None:
         stmt = stmt.where(Enterprise.source == flt.source)
     if flt.status is not None:
@@ -150,9 +149,15 @@ async def _check_uscc_free(session: AsyncSession, uscc: str, enterprise_id: int 
 
 def _apply_children(enterprise: Enterprise, changes: dict[str, Any]) -> None:
     if "investor_classes" in changes:
-        enterprise.investor_classes = [
+        # Keep the rows that stay, add and remove only the difference: replacing the whole list
+        # would insert a (class, year) row before deleting its twin and trip the unique key.
+        wanted = {(c["investor_class"], c["list_year"]) for c in changes["investor_classes"]}
+        kept = [c for c in enterprise.investor_classes if (c.investor_class, c.list_year) in wanted]
+        have = {(c.investor_class, c.list_year) for c in kept}
+        enterprise.investor_classes = kept + [
             EnterpriseInvestorClass(investor_class=c["investor_class"], list_year=c["list_year"])
             for c in changes["investor_classes"]
+            if (c["investor_class"], c["list_year"]) not in have
         ]
     if "contacts" in changes:
         enterprise.contacts = [

@@ -13,7 +13,7 @@ from app.models import Enterprise, LandParcel, Zone
 from app.schemas.land_parcel import LandParcelCreate, LandParcelUpdate
 from app.services import audit
 from app.services.pagination import Page, PageRequest, paginate
-from app.services.trees import subtree
+from app.services.trees import in_zone
 from app.services.versioning import check_version
 
 PARCEL_SORTS = {
@@ -39,8 +39,7 @@ async def list_parcels(session: AsyncSession, flt: LandParcelFilter, page: PageR
     if flt.q:
         stmt = stmt.where(func.lower(LandParcel.code).contains(flt.q.lower(), autoescape=True))
     if flt.zone_id is not None:
-        zones = subtree(Zone, flt.zone_id, "zone_subtree")
-        stmt = stmt.where(LandParcel.zone_id.in_(select(zones.c.id)))
+        stmt = stmt.where(in_zone(LandParcel.zone_id, flt.zone_id))
     if flt.buyer_enterprise_id is not None:
         stmt = stmt.where(LandParcel.buyer_enterprise_id == flt.buyer_enterprise_id)
     if flt.transferred is not None:

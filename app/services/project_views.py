@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Integer, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.models import (
     Escalation,
@@ -18,14 +19,13 @@ from app.models import (
     ProjectStageEvent,
     SupervisionRound,
     Track,
-    Zone,
     supervision_round_projects,
 )
 from app.models.functions import days_between
 from app.schemas.project import PipelineSummary, StageCount, StageTransition, TimelineEntry
 from app.services.calculators.units import round_half_up, yuan_to_yi
-from app.services.projects import get_project
-from app.services.trees import subtree
+from app.services.projects import get_project, officer_of
+from app.services.trees import in_zone
 
 _LEVEL_RANK = {EscalationLevel.reminder: 1, EscalationLevel.supervision: 2, EscalationLevel.interview: 3}
 
@@ -44,59 +44,77 @@ class OverdueFilter:
 class OverdueRow:
     milestone: Milestone
     project: Project
+    due_on: date  # the due date in force on as_of
     days_overdue: int
-    replans: int
-    last_escalation: EscalationLevel | None
+    replans: int  # re-plans decided by as_of
+    worst_escalation: EscalationLevel | None
+
+
+def _due_as_of(as_of: date) -> Any:
+    """SQL for the due date a milestone had on `as_of`: the latest re-plan decided by then, else its
+    original plan (the first re-plan's previous date, which is null for one scheduled by re-plan)."""
+    replan = aliased(MilestoneReplan)
+    latest = (
+        select(replan.new_due_on)
+        .where(replan.milestone_id == Milestone.id, replan.decided_on <= as_of)
+        .order_by(replan.decided_on.desc(), replan.id.desc())
+        .limit(1)
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+    first = (
+        select(replan.previous_due_on)
+        .where(replan.milestone_id == Milestone.id)
+        .order_by(replan.decided_on, replan.id)
+        .limit(1)
+        .correlate(Milestone)
+        .scalar_subquery()
+    )
+    any_replan = select(replan.id).where(replan.milestone_id == Milestone.id).correlate(Milestone).exists()
+    return case((latest.is_not(None), latest), (any_replan, first), else_=Milestone.planned_on)
 
 
 async def overdue_milestones(
     session: AsyncSession, flt: OverdueFilter, limit: int, offset: int
 ) -> tuple[list[OverdueRow], int]:
-    """Open milestones whose current due date is at least `min_days_overdue` days before `as_of`,
-    worst first. Due on `as_of` itself is not overdue; completed or unscheduled never are; a
-    dropped project's milestones are not supervised any more."""
-    latest_due = flt.as_of - timedelta(days=max(flt.min_days_overdue, 1))
+    """Milestones overdue on `as_of`, worst first, as the office saw them that day: open then (not yet
+    completed, or completed later), with the due date then in force at least `min_days_overdue` days
+    before `as_of`. Due on `as_of` itself is not overdue; unscheduled never is; a dropped project's
+    milestones are not supervised any more."""
+    due = _due_as_of(flt.as_of).label("due_as_of")
     conditions = [
-        Milestone.completed_on.is_(None),
-        Milestone.due_on.is_not(None),
-        Milestone.due_on <= latest_due,
+        or_(Milestone.completed_on.is_(None), Milestone.completed_on > flt.as_of),
+        due.is_not(None),
+        due <= flt.as_of - timedelta(days=flt.min_days_overdue),
         Project.stage != ProjectStage.dropped,
     ]
     if flt.zone_id is not None:
-        zones = subtree(Zone, flt.zone_id, "zone_subtree")
-        conditions.append(Project.zone_id.in_(select(zones.c.id)))
+        conditions.append(in_zone(Project.zone_id, flt.zone_id))
     if flt.officer_id is not None:
-        conditions.append(
-            or_(Project.responsible_officer_id == flt.officer_id, Project.service_officer_id == flt.officer_id)
-        )
+        conditions.append(officer_of(flt.officer_id))
     if flt.track is not None:
         conditions.append(Milestone.track == flt.track)
     if flt.key_only:
         conditions.append(Project.is_key.is_(True))
-    base = select(Milestone, Project).join(Project, Project.id == Milestone.project_id).where(*conditions)
+    base = select(Milestone, Project, due).join(Project, Project.id == Milestone.project_id).where(*conditions)
     total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
 
     replans = (
-        select(func.count()).where(MilestoneReplan.milestone_id == Milestone.id).correlate(Milestone).scalar_subquery()
+        select(func.count())
+        .where(MilestoneReplan.milestone_id == Milestone.id, MilestoneReplan.decided_on <= flt.as_of)
+        .correlate(Milestone)
+        .scalar_subquery()
     )
+    rank = case({level: rank for level, rank in _LEVEL_RANK.items()}, value=Escalation.level, else_=0)
     worst = (
-        select(
-            func.max(
-                case({level: rank for level, rank in _LEVEL_RANK.items()}, value=Escalation.level, else_=0).cast(
-                    Integer
-                )
-            )
-        )
+        select(func.max(rank.cast(Integer)))
         .where(Escalation.project_id == Project.id, Escalation.occurred_on <= flt.as_of)
         .correlate(Project)
         .scalar_subquery()
     )
     rows = (
         await session.execute(
-            base.add_columns(replans, worst)
-            .order_by(Milestone.due_on, Project.id, Milestone.id)
-            .limit(limit)
-            .offset(offset)
+            base.add_columns(replans, worst).order_by(due, Project.id, Milestone.id).limit(limit).offset(offset)
         )
     ).all()
     by_rank = {rank: level for level, rank in _LEVEL_RANK.items()}
@@ -105,11 +123,12 @@ async def overdue_milestones(
             OverdueRow(
                 milestone=m,
                 project=p,
-                days_overdue=(flt.as_of - m.due_on).days if m.due_on else 0,
+                due_on=due_on,
+                days_overdue=(flt.as_of - due_on).days,
                 replans=n or 0,
-                last_escalation=by_rank.get(rank or 0),
+                worst_escalation=by_rank.get(r or 0),
             )
-            for m, p, n, rank in rows
+            for m, p, due_on, n, r in rows
         ],
         total,
     )
@@ -194,8 +213,7 @@ async def pipeline_summary(session: AsyncSession, key_only: bool, zone_id: int |
     if key_only:
         scope.append(Project.is_key.is_(True))
     if zone_id is not None:
-        zones = subtree(Zone, zone_id, "zone_subtree")
-        scope.append(Project.zone_id.in_(select(zones.c.id)))
+        scope.append(in_zone(Project.zone_id, zone_id))
 
     per_stage = {
         stage: (count, amount)

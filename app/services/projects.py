@@ -25,7 +25,7 @@ from app.schemas.project import ProjectCreate, ProjectUpdate, StageEventCreate
 from app.services import audit
 from app.services.entered_dates import not_before_project, not_in_future
 from app.services.pagination import Page, PageRequest, paginate
-from app.services.trees import subtree
+from app.services.trees import in_zone
 from app.services.versioning import check_version
 
 PROJECT_SORTS: dict[str, Any] = {
@@ -36,6 +36,11 @@ PROJECT_SORTS: dict[str, Any] = {
     # For callers without clearance the name they see is the code name, so that is what sorts.
     "name": func.coalesce(Project.code_name, Project.name),
 }
+
+
+def officer_of(user_id: int) -> ColumnElement[bool]:
+    """The project's responsible officer (项目部长) or its service officer is this user."""
+    return or_(Project.responsible_officer_id == user_id, Project.service_officer_id == user_id)
 
 
 def display_name(project: Project, cleared: bool) -> str:
@@ -68,14 +73,11 @@ def _filtered(flt: ProjectFilter) -> Select[Project]:
     if flt.is_key is not None:
         stmt = stmt.where(Project.is_key == flt.is_key)
     if flt.zone_id is not None:
-        zones = subtree(Zone, flt.zone_id, "zone_subtree")
-        stmt = stmt.where(Project.zone_id.in_(select(zones.c.id)))
+        stmt = stmt.where(in_zone(Project.zone_id, flt.zone_id))
     if flt.enterprise_id is not None:
         stmt = stmt.where(Project.enterprise_id == flt.enterprise_id)
     if flt.officer_id is not None:
-        stmt = stmt.where(
-            or_(Project.responsible_officer_id == flt.officer_id, Project.service_officer_id == flt.officer_id)
-        )
+        stmt = stmt.where(officer_of(flt.officer_id))
     if flt.project_type is not None:
         stmt = stmt.where(Project.project_type == flt.project_type)
     return stmt

@@ -19,7 +19,7 @@ from app.schemas.analytics import (
     ZoneSummary,
 )
 from app.services.calculators.units import share, yuan_to_yi
-from app.services.trees import roots, subtree
+from app.services.trees import in_zone, roots, subtree
 from app.services.zones import area_basis, get_zone
 
 
@@ -30,10 +30,7 @@ def _money(rows: Iterable[Sequence[Any]]) -> list[MoneyTotal]:
 
 
 def _in_zone(zone_id: int | None) -> Any:
-    if zone_id is None:
-        return True
-    zones = subtree(Zone, zone_id, "zone_subtree")
-    return Enterprise.zone_id.in_(select(zones.c.id))
+    return True if zone_id is None else in_zone(Enterprise.zone_id, zone_id)
 
 
 async def settlement_cohort(

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.errors import field_problem, unknown_reference
+from app.models import Zone
 
 
 def subtree(model: Any, root_id: int, name: str = "subtree") -> CTE:
@@ -14,6 +15,12 @@ def subtree(model: Any, root_id: int, name: str = "subtree") -> CTE:
     top = select(model.id.label("id")).where(model.id == root_id).cte(name, recursive=True)
     child = aliased(model)
     return top.union(select(child.id).where(child.parent_id == top.c.id))
+
+
+def in_zone(column: Any, zone_id: int) -> Any:
+    """`column` (a zone id) is the zone or one of its sub-zones, any depth."""
+    zones = subtree(Zone, zone_id, "zone_subtree")
+    return column.in_(select(zones.c.id))
 
 
 def roots(model: Any, name: str = "tree") -> CTE:

@@ -66,7 +66,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
         username=data.username,
         display_name=data.display_name,
         role=data.role.value,
-        password_hash=hash_secret(data.password),
+        password_hash=await hash_secret(data.password),
         is_active=True,
     )
     session.add(user)
@@ -93,7 +93,7 @@ async def update_user(
         user.role = Role(changes["role"]).value
     password_changed = changes.get("password") is not None
     if password_changed:
-        user.password_hash = hash_secret(changes["password"])
+        user.password_hash = await hash_secret(changes["password"])
     await session.flush()
     after = audit.snapshot(user)
     if password_changed:

@@ -115,7 +115,7 @@ async def test_key_projects_behind_schedule_on_the_report_date(
     topping = rows[("腾讯琶洲总部项目（示例）", "主体结构封顶")]
     assert (topping["days_overdue"], topping["replans"], topping["track"]) == (31, 1, "construction")
     permit = rows[("阿里巴巴华南运营中心项目（示例）", "取得施工许可")]
-    assert (permit["days_overdue"], permit["last_escalation"]) == (61, "supervision")
+    assert (permit["days_overdue"], permit["worst_escalation"]) == (61, "supervision")
     assert [r["days_overdue"] for r in late["items"]] == sorted(
         (r["days_overdue"] for r in late["items"]), reverse=True
     )

@@ -317,3 +317,22 @@ async def test_industry_reference_lists_sections_and_divisions(client: httpx.Asy
     manufacturing = next(s for s in sections if s["code"] == "C")
     assert manufacturing["name"] == "制造业"
     assert {"code": "39", "name": "计算机、通信和其他电子设备制造业"} in manufacturing["divisions"]
+
+
+async def test_sending_the_same_investor_classes_back_is_no_change(client: httpx.AsyncClient, officer: Headers) -> None:
+    # Found in review: a UI that PATCHes the whole object must not trip the unique (class, year) key.
+    classes = [{"investor_class": "china_500", "list_year": 2018}, {"investor_class": "leading_enterprise"}]
+    created = await create(client, officer, 50, investor_classes=classes)
+    url = f"/api/v1/enterprises/{created['id']}"
+    same = await client.patch(
+        url, json={"investor_classes": created["investor_classes"]}, headers=officer | {"If-Match": '"1"'}
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["version"] == 1
+    grown = await client.patch(
+        url,
+        json={"investor_classes": [*created["investor_classes"], {"investor_class": "china_500", "list_year": 2017}]},
+        headers=officer | {"If-Match": '"1"'},
+    )
+    assert grown.status_code == 200, grown.text
+    assert len(grown.json()["investor_classes"]) == 3

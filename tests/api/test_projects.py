@@ -334,3 +334,38 @@ async def test_escalation_cannot_predate_the_project(
     )
     assert response.status_code == 422
     assert response.json()["code"] == "before_project_start"
+
+
+async def test_overdue_as_of_an_earlier_date_shows_what_was_late_then(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    # Found in review: a later completion or a later re-plan must not rewrite how things stood.
+    pid = (await new_project(client, officer))["id"]
+    done_late = await milestone(client, officer, pid, "取得施工许可", "2018-09-01")
+    await client.patch(
+        f"/api/v1/projects/{pid}/milestones/{done_late['id']}",
+        json={"completed_on": "2018-10-20"},
+        headers=officer | {"If-Match": "*"},
+    )
+    moved = await milestone(client, officer, pid, "主体封顶", "2018-08-01")
+    await client.post(
+        f"/api/v1/projects/{pid}/milestones/{moved['id']}/replans",
+        json={"new_due_on": "2018-12-31", "reason": "设计变更", "decided_on": "2018-10-15"},
+        headers=officer | {"If-Match": "*"},
+    )
+
+    async def overdue(as_of: str) -> dict[int, tuple[str, int, int]]:
+        page = (await client.get(f"/api/v1/milestones/overdue?as_of={as_of}", headers=officer)).json()
+        return {r["milestone_id"]: (r["due_on"], r["days_overdue"], r["replans"]) for r in page["items"]}
+
+    assert await overdue("2018-10-01") == {
+        done_late["id"]: ("2018-09-01", 30, 0),  # completed only on 10-20
+        moved["id"]: ("2018-08-01", 61, 0),  # the re-plan came on 10-15
+    }
+    assert await overdue("2018-10-31") == {}  # done, and re-planned to December
+
+    statuses = (await client.get(f"/api/v1/projects/{pid}/milestones?as_of=2018-10-01", headers=officer)).json()
+    assert {m["id"]: (m["status"], m["days_overdue"]) for m in statuses} == {
+        done_late["id"]: ("overdue", 30),
+        moved["id"]: ("overdue", 61),
+    }

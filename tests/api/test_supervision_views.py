@@ -356,16 +356,16 @@ async def test_overdue_list_shows_the_most_serious_escalation_up_to_as_of(
     for level, day in (("reminder", "2018-09-10"), ("interview", "2018-10-01"), ("supervision", "2018-10-20")):
         assert (await escalate(client, officer, chased, level, day)).status_code == 201
 
-    async def last_escalations(as_of: str = "") -> dict[int, str | None]:
+    async def worst_escalations(as_of: str = "") -> dict[int, str | None]:
         response = await client.get(f"/api/v1/milestones/overdue{as_of}", headers=officer)
         assert response.status_code == 200, response.text
-        return {m["project_id"]: m["last_escalation"] for m in response.json()["items"]}
+        return {m["project_id"]: m["worst_escalation"] for m in response.json()["items"]}
 
-    assert await last_escalations("?as_of=2018-09-05") == {chased: None, quiet: None}
-    assert await last_escalations("?as_of=2018-09-20") == {chased: "reminder", quiet: None}
+    assert await worst_escalations("?as_of=2018-09-05") == {chased: None, quiet: None}
+    assert await worst_escalations("?as_of=2018-09-20") == {chased: "reminder", quiet: None}
     # The interview outranks the later supervision notice.
-    assert await last_escalations("?as_of=2018-10-10") == {chased: "interview", quiet: None}
-    assert await last_escalations() == {chased: "interview", quiet: None}
+    assert await worst_escalations("?as_of=2018-10-10") == {chased: "interview", quiet: None}
+    assert await worst_escalations() == {chased: "interview", quiet: None}
 
 
 async def test_a_viewer_reads_supervision_but_cannot_write_it(

@@ -21,7 +21,7 @@ from app.schemas.project import (
 )
 from app.services import milestones as service
 from app.services import project_views
-from app.services.calculators.milestones import milestone_status, slip_days
+from app.services.calculators.milestones import due_in_force, milestone_status, slip_days
 from app.services.projects import display_name
 
 router = APIRouter(tags=["projects 招商项目"], responses=problem_responses(401, 403, 422))
@@ -29,7 +29,9 @@ BASE = "/projects/{project_id}/milestones"
 
 
 def to_read(milestone: Milestone, replans: list[MilestoneReplan], today: date) -> MilestoneRead:
-    state, days = milestone_status(milestone.due_on, milestone.completed_on, today)
+    """`status` and `days_overdue` as they stood on `today` (an as_of may look back)."""
+    history = [(r.decided_on, r.previous_due_on, r.new_due_on) for r in replans]
+    state, days = milestone_status(due_in_force(milestone.planned_on, history, today), milestone.completed_on, today)
     return MilestoneRead(
         id=milestone.id,
         project_id=milestone.project_id,
@@ -89,7 +91,7 @@ async def overdue(
                 milestone_name=r.milestone.name,
                 track=r.milestone.track,
                 planned_on=r.milestone.planned_on,
-                due_on=r.milestone.due_on or flt.as_of,
+                due_on=r.due_on,
                 days_overdue=r.days_overdue,
                 replans=r.replans,
                 project_id=r.project.id,
@@ -99,7 +101,7 @@ async def overdue(
                 zone_id=r.project.zone_id,
                 responsible_officer_id=r.project.responsible_officer_id,
                 service_officer_id=r.project.service_officer_id,
-                last_escalation=r.last_escalation,
+                worst_escalation=r.worst_escalation,
             )
             for r in rows
         ],
