@@ -1,5 +1,6 @@
 """Application factory: settings → database → middleware → error handlers → routers → docs."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -74,7 +75,13 @@ TAGS = [
 ]
 
 
-async def _database_unavailable(_request: Request, _exc: Exception) -> JSONResponse:
+error_logger = logging.getLogger("app.errors")
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # The client gets a generic retry; the operator gets the cause (a lock, a lost connection, or a
+    # schema that is behind: "no such column" means `zhaoshang migrate` was not run).
+    error_logger.warning("database error answered with 503", exc_info=exc)
     return problem_response(
         503,
         "service_unavailable",
@@ -83,7 +90,8 @@ async def _database_unavailable(_request: Request, _exc: Exception) -> JSONRespo
     )
 
 
-async def _concurrent_update(_request: Request, _exc: Exception) -> JSONResponse:
+async def _concurrent_update(_request: Request, exc: Exception) -> JSONResponse:
+    error_logger.info("concurrent update refused with 412", exc_info=exc)
     # Two writers passed the If-Match check at once; the UPDATE's version check let only one through.
     return problem_response(
         412,
@@ -92,7 +100,8 @@ async def _concurrent_update(_request: Request, _exc: Exception) -> JSONResponse
     )
 
 
-async def _integrity_conflict(_request: Request, _exc: Exception) -> JSONResponse:
+async def _integrity_conflict(_request: Request, exc: Exception) -> JSONResponse:
+    error_logger.warning("integrity error answered with 409", exc_info=exc)
     # Services check uniqueness first with a precise message; this catches the concurrent race.
     return problem_response(409, "conflict", "与已有数据冲突，请刷新后重试 / conflicts with existing data")
 

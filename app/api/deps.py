@@ -189,6 +189,8 @@ def expected_version(
 ) -> frozenset[int] | None:
     """The versions the caller accepts (RFC 9110 If-Match, strong comparison); None for `*`.
 
+    `if_match` documents the header in OpenAPI; the value is read from all If-Match headers.
+
     428 without If-Match. A value naming no version we could hold simply matches nothing (412).
     """
     values = ",".join(request.headers.getlist("if-match")).strip()

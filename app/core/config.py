@@ -97,10 +97,6 @@ class Settings(BaseSettings):
             self.secret_key = _development_key(DEV_SECRET_KEY_FILE)
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

@@ -205,7 +205,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problem+json errors a route can answer."""
     descriptions = {
         400: "Body cannot be parsed: `malformed_json`, `malformed_body`",
-        401: "Missing, expired or forged token: `unauthenticated`, `invalid_token`",
+        401: "Missing, expired or forged token: `unauthenticated` (`WWW-Authenticate` says why: invalid_token…)",
         403: "Token lacks the scope this route needs: `insufficient_scope`",
         404: "No such resource (or hidden from the caller): `not_found`",
         409: "Conflicts with the stored state, e.g. a duplicate key: `conflict`, `duplicate`",

@@ -21,6 +21,10 @@ SCOPES: dict[str, str] = {
     "confidential:read": "查看保密项目真实名称 / see the real names of projects that have a code name",
 }
 
+# Clearances: what a caller must hold to see personal data and confidential project names.
+PERSONAL_DATA = "personal_data:read"
+CONFIDENTIAL = "confidential:read"
+
 _REGISTRY_READ = frozenset({"enterprises:read", "zones:read", "land_parcels:read", "analytics:read", "projects:read"})
 _REGISTRY_WRITE = frozenset({"enterprises:write", "zones:write", "land_parcels:write", "projects:write"})
 # Cleared staff: contacts unmasked and the real names behind project code names.

@@ -12,8 +12,9 @@ class ScaledDecimal(TypeDecorator[Decimal]):
     """A Decimal with a fixed number of fractional digits, stored exactly on both databases.
 
     PostgreSQL gets ``NUMERIC(precision, scale)``. SQLite stores NUMERIC as a float and loses
-    digits, so there the value is kept as an integer count of the smallest unit (e.g. fen for
-    ``scale=2``); ``SUM`` over that column stays exact and is converted back on the way out.
+    digits, so there the value is kept as a 64-bit integer count of the smallest unit (e.g. fen for
+    ``scale=2``, up to about 9.2×10¹⁶ yuan; schemas cap amounts far below that); ``SUM`` over that
+    column stays exact and is converted back on the way out.
     A value with more fractional digits than the scale is refused, never silently rounded.
     """
 

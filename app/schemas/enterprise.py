@@ -71,17 +71,7 @@ InvestorClasses = Annotated[list[InvestorClassItem], Field(max_length=20), After
 Contacts = Annotated[list[ContactItem], Field(max_length=20)]
 
 
-class _EnterpriseFields(InputModel):
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Self:
-        established = getattr(self, "established_on", None)
-        settled = getattr(self, "settled_on", None)
-        if established and settled and settled < established:
-            raise ValueError("settled_on cannot be before established_on")
-        return self
-
-
-class EnterpriseCreate(_EnterpriseFields):
+class EnterpriseCreate(InputModel):
     uscc: Uscc = Field(description="统一社会信用代码, 18 characters, GB 32100-2015 check digit; stored upper case")
     name: EnterpriseName
     registered_capital: RegisteredCapital
@@ -99,7 +89,7 @@ class EnterpriseCreate(_EnterpriseFields):
     contacts: Contacts = Field(default_factory=list, description="Needs personal_data:read to send")
 
 
-class EnterpriseUpdate(_EnterpriseFields, PatchModel):
+class EnterpriseUpdate(PatchModel):
     NULLABLE = frozenset(
         {"established_on", "settled_on", "operations_started_on", "parent_id", "zone_id", "service_officer_id"}
     )

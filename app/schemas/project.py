@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
@@ -31,7 +31,9 @@ class ProjectCreate(InputModel):
     responsible_officer_id: Id | None = Field(default=None, description="项目部长 (a user)")
     service_officer_id: Id | None = None
     introduced_on: BusinessDate = Field(description="When the office took the project up (not in the future)")
-    stage: ProjectStage = Field(default=ProjectStage.negotiating, description="Stage on introduced_on")
+    stage: Literal["negotiating", "signed", "registered", "under_construction", "operating"] = Field(
+        default="negotiating", description="Stage on introduced_on (on_hold and dropped come later, as events)"
+    )
     note: Text | None = Field(default=None, description="Note on the first stage event")
 
 

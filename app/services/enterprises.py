@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
+from app.core.scopes import Role
 from app.models import (
     Enterprise,
     EnterpriseContact,
@@ -131,8 +132,8 @@ async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> N
     officer_id = changes.get("service_officer_id")
     if officer_id is not None:
         officer = await session.get(User, officer_id)
-        if officer is None or not officer.is_active:
-            raise unknown_reference("service_officer_id", "active user", officer_id)
+        if officer is None or not officer.is_active or officer.role == Role.viewer:
+            raise unknown_reference("service_officer_id", "active officer (not a viewer)", officer_id)
 
 
 async def _check_uscc_free(session: AsyncSession, uscc: str, enterprise_id: int | None = None) -> None:
@@ -145,6 +146,18 @@ async def _check_uscc_free(session: AsyncSession, uscc: str, enterprise_id: int 
             existing_id=existing,
             existing_url=f"/api/v1/enterprises/{existing}",
         )
+
+
+def _check_date_order(established: date | None, settled: date | None, operating: date | None) -> None:
+    """An enterprise settles and starts operating after it is established."""
+    for field, day, label in (
+        ("settled_on", settled, "落户日期"),
+        ("operations_started_on", operating, "实质性运营日期"),
+    ):
+        if established and day and day < established:
+            raise field_problem(
+                422, "date_order", field, f"{label}早于成立日期 / {field} is before established_on ({established})"
+            )
 
 
 def _apply_children(enterprise: Enterprise, changes: dict[str, Any]) -> None:
@@ -167,6 +180,7 @@ def _apply_children(enterprise: Enterprise, changes: dict[str, Any]) -> None:
 
 async def create_enterprise(session: AsyncSession, actor: Principal, data: EnterpriseCreate) -> Enterprise:
     await _check_uscc_free(session, data.uscc)
+    _check_date_order(data.established_on, data.settled_on, data.operations_started_on)
     changes = data.model_dump()
     await _check_references(session, changes)
     if data.parent_id is not None:
@@ -196,12 +210,11 @@ async def update_enterprise(
     if changes.get("parent_id") is not None and changes["parent_id"] != enterprise.parent_id:
         await locks.hold(session, "enterprise-tree")  # two moves at once must not close a loop
         await check_new_parent(session, Enterprise, enterprise.id, changes["parent_id"], "group")
-    established = changes.get("established_on", enterprise.established_on)
-    settled = changes.get("settled_on", enterprise.settled_on)
-    if established and settled and settled < established:
-        raise field_problem(
-            422, "date_order", "settled_on", "落户日期早于成立日期 / settled_on is before established_on"
-        )
+    _check_date_order(
+        changes.get("established_on", enterprise.established_on),
+        changes.get("settled_on", enterprise.settled_on),
+        changes.get("operations_started_on", enterprise.operations_started_on),
+    )
     before = _snapshot(enterprise)
     for field, value in changes.items():
         if field not in ("investor_classes", "contacts"):

@@ -9,11 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
+from app.core.scopes import Role
 from app.models import (
     PIPELINE,
     Enterprise,
     Escalation,
     Industry,
+    Milestone,
     Project,
     ProjectStage,
     ProjectStageEvent,
@@ -33,9 +35,10 @@ PROJECT_SORTS: dict[str, Any] = {
     "stage_since": Project.stage_since,
     "planned_investment": Project.planned_investment,
     "created_at": Project.created_at,
-    # For callers without clearance the name they see is the code name, so that is what sorts.
-    "name": func.coalesce(Project.code_name, Project.name),
+    "name": Project.name,
 }
+# For callers without clearance the name they see is the code name, so that is what sorts.
+_UNCLEARED_SORTS = PROJECT_SORTS | {"name": func.coalesce(Project.code_name, Project.name)}
 
 
 def officer_of(user_id: int) -> ColumnElement[bool]:
@@ -76,6 +79,8 @@ def _filtered(flt: ProjectFilter) -> Select[Project]:
         stmt = stmt.where(in_zone(Project.zone_id, flt.zone_id))
     if flt.enterprise_id is not None:
         stmt = stmt.where(Project.enterprise_id == flt.enterprise_id)
+        if not flt.cleared:  # do not confirm which enterprise stands behind a code name
+            stmt = stmt.where(Project.code_name.is_(None))
     if flt.officer_id is not None:
         stmt = stmt.where(officer_of(flt.officer_id))
     if flt.project_type is not None:
@@ -84,7 +89,8 @@ def _filtered(flt: ProjectFilter) -> Select[Project]:
 
 
 async def list_projects(session: AsyncSession, flt: ProjectFilter, page: PageRequest) -> Page[Project]:
-    return await paginate(session, _filtered(flt), page, PROJECT_SORTS, Project.id)
+    sorts = PROJECT_SORTS if flt.cleared else _UNCLEARED_SORTS
+    return await paginate(session, _filtered(flt), page, sorts, Project.id)
 
 
 async def get_project(session: AsyncSession, project_id: int) -> Project:
@@ -107,22 +113,23 @@ async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> N
         officer_id = changes.get(field)
         if officer_id is not None:
             officer = await session.get(User, officer_id)
-            if officer is None or not officer.is_active:
-                raise unknown_reference(field, "active user", officer_id)
+            if officer is None or not officer.is_active or officer.role == Role.viewer:
+                raise unknown_reference(field, "active officer (not a viewer)", officer_id)
 
 
 async def create_project(session: AsyncSession, actor: Principal, data: ProjectCreate, today: date) -> Project:
     not_in_future("introduced_on", data.introduced_on, today)
-    fields = data.model_dump(exclude={"note"})
+    fields = data.model_dump(exclude={"note", "stage"})
     await _check_references(session, fields)
-    project = Project(**fields, stage_since=data.introduced_on)
+    stage = ProjectStage(data.stage)
+    project = Project(**fields, stage=stage, stage_since=data.introduced_on)
     session.add(project)
     await session.flush()
     session.add(
         ProjectStageEvent(
             project_id=project.id,
             from_stage=None,
-            to_stage=data.stage,
+            to_stage=stage,
             occurred_on=data.introduced_on,
             note=data.note,
             recorded_by=actor.name,
@@ -153,16 +160,22 @@ async def delete_project(
     project = await get_project(session, project_id)
     check_version(project.version, expected)
     in_use = {
+        "milestones": await session.scalar(select(func.count()).where(Milestone.project_id == project_id)),
+        "stage_changes": (
+            await session.scalar(select(func.count()).where(ProjectStageEvent.project_id == project_id)) or 1
+        )
+        - 1,
         "escalations": await session.scalar(select(func.count()).where(Escalation.project_id == project_id)),
         "supervision_rounds": await session.scalar(
             select(func.count()).where(supervision_round_projects.c.project_id == project_id)
         ),
     }
     if any(in_use.values()):
+        listing = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in in_use.items() if n)
         raise ConflictError(
             "project_in_use",
-            f"项目已有督办或督查记录，请改为终止 / project {project_id} has a supervision record; record a "
-            "`dropped` stage event instead of deleting it",
+            f"项目已有节点、阶段变更或督办记录，请改为终止 / project {project_id} has a history ({listing}); "
+            "record a `dropped` stage event instead of deleting it",
             in_use=in_use,
         )
     before = audit.snapshot(project)

@@ -19,6 +19,7 @@ from app.schemas.project import (
 )
 from app.services import audit
 from app.services.entered_dates import not_before_project, not_in_future
+from app.services.pagination import Page, PageRequest, paginate
 from app.services.projects import get_project
 from app.services.versioning import check_version
 
@@ -107,20 +108,17 @@ async def _set_projects(session: AsyncSession, round_id: int, project_ids: list[
     )
 
 
-async def list_rounds(session: AsyncSession, project_id: int | None, limit: int, offset: int) -> list[SupervisionRound]:
+ROUND_SORTS = {"held_on": SupervisionRound.held_on}
+
+
+async def list_rounds(session: AsyncSession, project_id: int | None, page: PageRequest) -> Page[SupervisionRound]:
     stmt = select(SupervisionRound)
     if project_id is not None:
-        stmt = stmt.where(
-            SupervisionRound.id.in_(
-                select(supervision_round_projects.c.round_id).where(
-                    supervision_round_projects.c.project_id == project_id
-                )
-            )
+        covered = select(supervision_round_projects.c.round_id).where(
+            supervision_round_projects.c.project_id == project_id
         )
-    rows = await session.scalars(
-        stmt.order_by(SupervisionRound.held_on.desc(), SupervisionRound.id.desc()).limit(limit).offset(offset)
-    )
-    return list(rows)
+        stmt = stmt.where(SupervisionRound.id.in_(covered))
+    return await paginate(session, stmt, page, ROUND_SORTS, SupervisionRound.id)
 
 
 async def get_round(session: AsyncSession, round_id: int) -> SupervisionRound:

@@ -113,18 +113,17 @@ async def delete_zone(session: AsyncSession, actor: Principal, zone_id: int, exp
     zone = await get_zone(session, zone_id)
     check_version(zone.version, expected)
     in_use = {
-        "sub-zones": await session.scalar(select(func.count()).where(Zone.parent_id == zone_id)),
+        "sub_zones": await session.scalar(select(func.count()).where(Zone.parent_id == zone_id)),
         "enterprises": await session.scalar(select(func.count()).where(Enterprise.zone_id == zone_id)),
-        "land parcels": await session.scalar(select(func.count()).where(LandParcel.zone_id == zone_id)),
+        "land_parcels": await session.scalar(select(func.count()).where(LandParcel.zone_id == zone_id)),
         "projects": await session.scalar(select(func.count()).where(Project.zone_id == zone_id)),
     }
-    used = {k: v for k, v in in_use.items() if v}
-    if used:
-        listing = ", ".join(f"{n} {k}" for k, n in used.items())
+    if any(in_use.values()):
+        listing = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in in_use.items() if n)
         raise ConflictError(
             "zone_in_use",
-            f"区域仍有下级、企业或地块，不能删除 / zone {zone_id} still has {listing}",
-            in_use={k.replace(" ", "_").replace("-", "_"): v for k, v in used.items()},
+            f"区域仍有下级、企业、地块或项目，不能删除 / zone {zone_id} still has {listing}",
+            in_use=in_use,
         )
     before = audit.snapshot(zone)
     # Its area history goes with it; each removed version is audited like a direct delete.

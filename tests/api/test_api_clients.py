@@ -107,3 +107,32 @@ async def test_audit_time_filters_need_an_offset(client: httpx.AsyncClient, admi
     assert naive.status_code == 422
     aware = await client.get("/api/v1/audit-events?occurred_from=2018-10-31T23:30:00%2B08:00", headers=admin_headers)
     assert aware.status_code == 200
+
+
+async def test_audit_snapshots_respect_clearances(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    # Found in a bad-input hunt: an audit:read-only client read code-named projects' real names.
+    await client.post(
+        "/api/v1/projects",
+        json={"name": "某世界500强华南总部项目", "code_name": "珠江一号", "introduced_on": "2018-01-01"},
+        headers=admin_headers,
+    )
+    registered = (
+        await client.post("/api/v1/clients", json={"name": "审计只读", "scopes": ["audit:read"]}, headers=admin_headers)
+    ).json()
+    token = (
+        await client.post(
+            "/api/v1/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": registered["client_id"],
+                "client_secret": registered["client_secret"],
+            },
+        )
+    ).json()["access_token"]
+    trail = await client.get("/api/v1/audit-events?entity_type=project", headers={"Authorization": f"Bearer {token}"})
+    assert trail.status_code == 200
+    assert "500强" not in trail.text
+    assert trail.json()["items"][0]["after"]["name"] == "***"
+    assert trail.json()["items"][0]["after"]["code_name"] == "珠江一号"
+    admin_view = await client.get("/api/v1/audit-events?entity_type=project", headers=admin_headers)
+    assert admin_view.json()["items"][0]["after"]["name"] == "某世界500强华南总部项目"

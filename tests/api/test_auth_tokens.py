@@ -377,3 +377,16 @@ async def test_viewer_token_on_a_write_route_is_403(client: httpx.AsyncClient, m
     assert response.status_code == 403
     assert response.json()["code"] == "insufficient_scope"
     assert "users:write" in response.json()["detail"]
+
+
+async def test_parallel_guesses_cannot_outrun_the_throttle(app_factory: Any, make_user: UserFactory) -> None:
+    # Found in review: checking the count before recording a failure let parallel guesses through.
+    import asyncio
+
+    app = app_factory(login_max_failures=5, login_window_seconds=600)
+    await make_user(Role.officer, username="sprayed")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        answers = await asyncio.gather(*(_password_token(client, "sprayed", f"guess-{i:04d}-x") for i in range(12)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(400) <= 5
+    assert statuses.count(429) >= 7

@@ -113,7 +113,12 @@ async def test_duplicate_uscc_is_409_pointing_at_the_existing(client: httpx.Asyn
         ({"zone_id": 424242}, "zone_id", "unknown_reference"),
         ({"parent_id": 424242}, "parent_id", "unknown_reference"),
         ({"service_officer_id": 424242}, "service_officer_id", "unknown_reference"),
-        ({"established_on": "2019-01-01", "settled_on": "2018-01-01"}, None, "validation_failed"),
+        ({"established_on": "2019-01-01", "settled_on": "2018-01-01"}, "settled_on", "date_order"),
+        (
+            {"established_on": "2019-01-01", "operations_started_on": "2018-01-01"},
+            "operations_started_on",
+            "date_order",
+        ),
         ({"investor_classes": [{"investor_class": "china_500"}]}, "investor_classes", "validation_failed"),
         ({"contacts": [{"name": "张三", "phone": "call me"}]}, "contacts", "validation_failed"),
     ],

@@ -369,3 +369,54 @@ async def test_overdue_as_of_an_earlier_date_shows_what_was_late_then(
         done_late["id"]: ("overdue", 30),
         moved["id"]: ("overdue", 61),
     }
+
+
+async def test_a_code_name_also_hides_the_investor(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers, make_user: UserFactory
+) -> None:
+    # Found in review: enterprise_id would reveal the company behind a code name.
+    company = await client.post(
+        "/api/v1/enterprises",
+        json={
+            "uscc": "91110108551385082Q",
+            "name": "示例科技有限责任公司",
+            "registered_capital": "1000000.00",
+            "industry_code": "39",
+            "source": "existing",
+        },
+        headers=officer,
+    )
+    secret = await new_project(client, officer, code_name="代号A", enterprise_id=company.json()["id"])
+    _, viewer = await make_user(Role.viewer)
+    seen = (await client.get(f"/api/v1/projects/{secret['id']}", headers=viewer)).json()
+    assert (seen["name"], seen["enterprise_id"]) == ("代号A", None)
+    by_company = await client.get(f"/api/v1/projects?enterprise_id={company.json()['id']}", headers=viewer)
+    assert by_company.json()["total"] == 0
+    cleared = await client.get(f"/api/v1/projects?enterprise_id={company.json()['id']}", headers=officer)
+    assert cleared.json()["total"] == 1
+
+
+async def test_only_a_project_without_history_can_be_deleted(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    fresh = await new_project(client, officer, name="录入错误的项目")
+    worked = await new_project(client, officer, name="已推进的项目")
+    await stage(client, officer, worked["id"], "signed", "2017-01-01")
+    refused = await client.delete(f"/api/v1/projects/{worked['id']}", headers=officer | {"If-Match": "*"})
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "project_in_use"
+    assert refused.json()["in_use"]["stage_changes"] == 1
+    assert (
+        await client.delete(f"/api/v1/projects/{fresh['id']}", headers=officer | {"If-Match": "*"})
+    ).status_code == 204
+
+
+async def test_a_project_starts_in_the_pipeline(client: httpx.AsyncClient, clock: FixedClock, officer: Headers) -> None:
+    for stage_name in ("dropped", "on_hold"):
+        response = await client.post(
+            "/api/v1/projects",
+            json={"name": "x项目", "introduced_on": "2018-01-01", "stage": stage_name},
+            headers=officer,
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["body", "stage"]

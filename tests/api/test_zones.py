@@ -325,7 +325,9 @@ async def test_a_zone_in_use_cannot_be_deleted(client: httpx.AsyncClient, make_u
         response = await client.delete(f"{ZONES}/{zones[zone]['id']}", headers=headers | {"If-Match": '"1"'})
         assert response.status_code == 409, zone
         assert response.json()["code"] == "zone_in_use"
-        assert response.json()["in_use"] == in_use
+        reported = response.json()["in_use"]
+        assert set(reported) == {"sub_zones", "enterprises", "land_parcels", "projects"}
+        assert {k: n for k, n in reported.items() if n} == in_use
     assert (await client.get(ZONES, headers=headers)).json()["total"] == 5
 
 

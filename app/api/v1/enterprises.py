@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
 from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
+from app.core.scopes import PERSONAL_DATA
 from app.models import Enterprise, EnterpriseSource, EnterpriseStatus, InvestorClass
 from app.reference.industries import DIVISIONS, SECTIONS
 from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
@@ -22,7 +23,6 @@ from app.services.pagination import PageRequest
 router = APIRouter(prefix="/enterprises", tags=["enterprises 企业库"], responses=problem_responses(401, 403, 422))
 
 EnterprisePage = Annotated[PageRequest, sort_dependency(service.ENTERPRISE_SORTS, default="name")]
-PERSONAL_DATA = "personal_data:read"
 
 
 def _mask_name(name: str) -> str:

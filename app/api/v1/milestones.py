@@ -4,9 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, page_params, require, set_etag
-from app.api.v1.projects import CONFIDENTIAL
 from app.core.errors import problem_responses
 from app.core.principal import Principal
+from app.core.scopes import CONFIDENTIAL
 from app.models import Milestone, MilestoneReplan, Track
 from app.schemas.common import MAX_ID, QueryDate
 from app.schemas.project import (

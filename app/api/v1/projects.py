@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
+from app.core.scopes import CONFIDENTIAL
 from app.models import Escalation, Project, ProjectStage
 from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
 from app.schemas.project import (
@@ -25,16 +26,15 @@ from app.services.pagination import PageRequest
 router = APIRouter(prefix="/projects", tags=["projects 招商项目"], responses=problem_responses(401, 403, 422))
 
 ProjectPage = Annotated[PageRequest, sort_dependency(service.PROJECT_SORTS, default="-introduced_on")]
-CONFIDENTIAL = "confidential:read"
 
 
 def to_read(project: Project, viewer: Principal) -> ProjectRead:
     cleared = CONFIDENTIAL in viewer.scopes
+    masked = not cleared and bool(project.code_name)
     fields = {name: getattr(project, name) for name in ProjectRead.model_fields if name != "name_masked"}
-    return ProjectRead(
-        **fields | {"name": service.display_name(project, cleared)},
-        name_masked=not cleared and bool(project.code_name),
-    )
+    # The investor would give a code-named project away as surely as its name.
+    hidden = {"name": project.code_name, "enterprise_id": None} if masked else {}
+    return ProjectRead(**fields | hidden, name_masked=masked)
 
 
 @router.get(

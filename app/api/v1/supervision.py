@@ -1,12 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, page_params, require, set_etag
+from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import MilestoneTemplate, SupervisionRound
-from app.schemas.common import MAX_ID
+from app.schemas.common import MAX_ID, PageOut
 from app.schemas.project import (
     SupervisionRoundCreate,
     SupervisionRoundRead,
@@ -16,6 +16,7 @@ from app.schemas.project import (
     TemplateUpdate,
 )
 from app.services import supervision as service
+from app.services.pagination import PageRequest
 from app.services.projects import get_project
 
 router = APIRouter(tags=["supervision 督查"], responses=problem_responses(401, 403, 422))
@@ -33,19 +34,29 @@ async def _round_read(session: SessionDep, row: SupervisionRound) -> Supervision
     )
 
 
+RoundPage = Annotated[PageRequest, sort_dependency(service.ROUND_SORTS, default="-held_on")]
+
+
 @router.get(
-    "/supervision-rounds", response_model=list[SupervisionRoundRead], summary="Supervision rounds (督查), newest first"
+    "/supervision-rounds",
+    response_model=PageOut[SupervisionRoundRead],
+    summary="Supervision rounds (督查), newest first",
 )
 async def list_rounds(
     session: SessionDep,
     _actor: Annotated[Principal, require("projects:read")],
-    paging: Annotated[tuple[int, int], Depends(page_params)],
+    page: RoundPage,
     project_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Rounds that covered this project")] = None,
-) -> list[SupervisionRoundRead]:
-    limit, offset = paging
+) -> PageOut[SupervisionRoundRead]:
     if project_id is not None:
         await get_project(session, project_id)
-    return [await _round_read(session, r) for r in await service.list_rounds(session, project_id, limit, offset)]
+    result = await service.list_rounds(session, project_id, page)
+    return PageOut[SupervisionRoundRead](
+        items=[await _round_read(session, r) for r in result.items],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
 
 
 @router.post(
