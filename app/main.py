@@ -22,6 +22,7 @@ from app.api.v1 import (
     auth,
     enterprises,
     industries,
+    kpis,
     land_parcels,
     milestones,
     projects,
@@ -69,6 +70,7 @@ TAGS = [
     {"name": "zones 集聚区", "description": "Zones (cluster → core / expansion / support) and their area versions"},
     {"name": "land parcels 地块", "description": "Land parcels and their transfer (出让) to enterprises"},
     {"name": "projects 招商项目", "description": "Projects, stage events, milestone tables, re-plans, escalations"},
+    {"name": "kpis 指标", "description": "Metrics and monthly KPI facts (当月 and 1–N月累计), bulk submission"},
     {"name": "supervision 督查", "description": "Supervision rounds and milestone templates per project type"},
     {"name": "analytics 统计", "description": "Rollups computed in SQL: settlement cohorts, groups, zones, pipeline"},
     {"name": "health 运维", "description": "Liveness and readiness probes"},
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         milestones,
         projects,
         supervision,
+        kpis,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -28,13 +28,14 @@ from app.core.principal import SYSTEM
 from app.core.scopes import ROLE_SCOPES, Role
 from app.core.security import create_access_token, credential_fingerprint
 from app.main import create_app
-from app.models import Base, User
+from app.models import Base, KpiFact, Metric, User
 from app.schemas.user import UserCreate
 from app.services import users
 
 TEST_SECRET_KEY = "test-signing-key-0123456789abcdef-0123456789"
 DEFAULT_PASSWORD = "correct horse battery"
-REFERENCE_TABLES = frozenset({"industries"})
+REFERENCE_TABLES = frozenset({"industries", "metrics"})
+PRESET_METRICS = ("revenue", "tax", "fixed_asset_investment")
 
 
 def _is_postgres(url: str) -> bool:
@@ -121,6 +122,9 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     # Reference data seeded by migrations stays; everything the tests wrote goes.
     tables = [t for t in Base.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
     async with db.engine.begin() as conn:
+        # Metrics seeded by the migration stay; ones a test added go (after the facts that use them).
+        await conn.execute(delete(KpiFact))
+        await conn.execute(delete(Metric).where(Metric.code.not_in(PRESET_METRICS)))
         if conn.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))

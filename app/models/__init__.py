@@ -13,6 +13,7 @@ from app.models.enterprise import (
     InvestorClass,
 )
 from app.models.industry import Industry
+from app.models.kpi import KpiFact, Metric, MetricKind, ReportedAs
 from app.models.land_parcel import LandParcel
 from app.models.project import (
     PIPELINE,
@@ -46,13 +47,17 @@ __all__ = [
     "EscalationLevel",
     "Industry",
     "InvestorClass",
+    "KpiFact",
     "LandParcel",
+    "Metric",
+    "MetricKind",
     "Milestone",
     "MilestoneReplan",
     "MilestoneTemplate",
     "Project",
     "ProjectStage",
     "ProjectStageEvent",
+    "ReportedAs",
     "SupervisionRound",
     "Track",
     "User",
