@@ -68,6 +68,7 @@ def cmd_demo_data(_args: argparse.Namespace, settings: Settings) -> None:
         print(f"demo accounts already present; demo admin '{DEMO_ADMIN_USERNAME}' keeps its password")
     print("demo registry loaded" if result.registry_loaded else "demo registry already present")
     print("demo projects loaded" if result.projects_loaded else "demo projects already present")
+    print("demo KPI facts loaded" if result.kpis_loaded else "demo KPI facts already present")
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:

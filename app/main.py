@@ -20,6 +20,7 @@ from app.api.v1 import (
     api_clients,
     audit_events,
     auth,
+    cohorts,
     enterprises,
     industries,
     kpis,
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         projects,
         supervision,
         kpis,
+        cohorts,
     ):
         api.include_router(module.router)
     app.include_router(api)

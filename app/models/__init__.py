@@ -13,7 +13,7 @@ from app.models.enterprise import (
     InvestorClass,
 )
 from app.models.industry import Industry
-from app.models.kpi import KpiFact, Metric, MetricKind, ReportedAs
+from app.models.kpi import Cohort, CohortKind, CohortMember, KpiFact, Metric, MetricKind, ReportedAs, Target
 from app.models.land_parcel import LandParcel
 from app.models.project import (
     PIPELINE,
@@ -38,6 +38,9 @@ __all__ = [
     "AuditEvent",
     "AuthFailure",
     "Base",
+    "Cohort",
+    "CohortKind",
+    "CohortMember",
     "Enterprise",
     "EnterpriseContact",
     "EnterpriseInvestorClass",
@@ -59,6 +62,7 @@ __all__ = [
     "ProjectStageEvent",
     "ReportedAs",
     "SupervisionRound",
+    "Target",
     "Track",
     "User",
     "Zone",

@@ -1,11 +1,12 @@
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from app.models import MetricKind, ReportedAs
+from app.models import CohortKind, MetricKind, ReportedAs
 from app.schemas.common import VISIBLE_TEXT, Flag, Id, InputModel, PatchModel, ReadModel, exact
+from app.services.calculators.kpi import Light
 
 MetricCode = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
 PeriodText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
@@ -81,3 +82,119 @@ class FactRead(ReadModel):
     ytd_value: Decimal | None = Field(description="1–N月累计; null while an earlier month is missing")
     updated_at: datetime
     version: int
+
+
+class CohortCreate(InputModel):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
+    kind: CohortKind
+    rule_value: Id | None = Field(
+        default=None,
+        description="zone: the zone id; group: the group's enterprise id; settled_year: the year; else omit",
+    )
+
+    @model_validator(mode="after")
+    def _rule_value_fits(self) -> Self:
+        needs_value = self.kind in (CohortKind.zone, CohortKind.group, CohortKind.settled_year)
+        if needs_value != (self.rule_value is not None):
+            raise ValueError(f"{self.kind.value} cohorts {'need' if needs_value else 'take no'} rule_value")
+        return self
+
+
+class CohortRead(ReadModel):
+    id: int
+    code: str
+    name: str
+    kind: CohortKind
+    rule_value: int | None
+    version: int
+
+
+class MemberIn(InputModel):
+    enterprise_id: Id
+    joined_on: date
+    left_on: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.left_on is not None and self.left_on <= self.joined_on:
+            raise ValueError("left_on must be after joined_on")
+        return self
+
+
+class MemberRead(ReadModel):
+    enterprise_id: int
+    joined_on: date
+    left_on: date | None
+
+
+class TargetIn(InputModel):
+    metric: MetricCode
+    year: Annotated[int, Field(strict=True, ge=1990, le=2100)]
+    month: Annotated[int, Field(strict=True, ge=1, le=12)] | None = Field(
+        default=None, description="null: the annual target; N: the staged (任务目标) target for 1–N月"
+    )
+    value: Annotated[Decimal, Field(gt=0, le=Decimal("1000000000000000"), decimal_places=2), exact(2)]
+
+
+class TargetRead(ReadModel):
+    id: int
+    metric: str
+    year: int
+    month: int | None
+    value: Decimal
+    version: int
+
+
+class Excluded(BaseModel):
+    enterprise_id: int
+    reason: str = Field(description="no_base (joined or founded since), no_current (nothing reported now)")
+
+
+class KpiSummary(BaseModel):
+    cohort_id: int
+    metric: str
+    period: str
+    label: str = Field(examples=["2018年1–10月"])
+    actual: Decimal = Field(description="1–N月 total over every member reporting it (exact)")
+    actual_yi: Decimal
+    comparable_current: Decimal = Field(description="The same, over members with a value a year earlier too")
+    comparable_base: Decimal
+    yoy_growth: Decimal | None = Field(description="Ratio on the comparable basis; null with `no_rate_reason`")
+    no_rate_reason: str | None
+    yoy_text: str = Field(examples=["增长26.1%", "增长1.6倍", "--"])
+    excluded: list[Excluded] = Field(description="Members left out of both sides of the growth (first 100)")
+    excluded_count: int
+    annual_target: Decimal | None
+    annual_completion: Decimal | None
+    staged_target: Decimal | None = Field(description="任务目标 for 1–N月, if set")
+    staged_completion: Decimal | None
+    time_progress: Decimal = Field(description="N / 12")
+    gap_points: Decimal | None = Field(description="annual completion − time progress, percentage points")
+    light: Light | None
+    display: dict[str, str] = Field(description="Rounded once, half-up: 亿元 to 1 place, percentages to 1 place")
+
+
+class Intensity(BaseModel):
+    zone_id: int
+    metric: str
+    period: str
+    value: Decimal
+    area_km2: Decimal = Field(description="The zone's area basis on the period's last day")
+    yi_per_km2: Decimal | None = Field(description="亿元/平方公里, unrounded")
+    wan_per_mu: Decimal | None = Field(description="万元/亩, unrounded")
+    display: dict[str, str]
+
+
+class ThresholdMember(BaseModel):
+    enterprise_id: int
+    name: str
+    value: Decimal
+
+
+class ThresholdGroup(BaseModel):
+    cohort_id: int
+    metric: str
+    period: str
+    threshold: Decimal
+    members: list[ThresholdMember] = Field(description="Largest first")

@@ -124,3 +124,71 @@ async def test_key_projects_behind_schedule_on_the_report_date(
     pipeline = await _get(client, leader, "/api/v1/analytics/pipeline?key_only=true")
     by_stage = {s["stage"]: s["projects"] for s in pipeline["stages"]}
     assert (by_stage["under_construction"], by_stage["operating"], by_stage["negotiating"]) == (3, 1, 1)
+
+
+async def _cohort_id(client: httpx.AsyncClient, headers: dict[str, str], code: str) -> int:
+    cohorts = await _get(client, headers, "/api/v1/cohorts")
+    return int(next(c["id"] for c in cohorts if c["code"] == code))
+
+
+KEY_PROJECTS = [
+    ("revenue", "486.1", "增长26.1%", "147.3%"),
+    ("tax", "20.5", "增长12.1%", "136.7%"),
+    ("fixed_asset_investment", "171.6", None, None),
+]
+PAZHOU = [
+    ("revenue", "140.3", "增长91.9%", "379.2"),
+    ("tax", "9.3", "增长34.8%", "25.1"),
+    ("fixed_asset_investment", "78.8", None, "212.97"),
+]
+
+
+async def test_key_projects_kpis_1_to_10_2018(client: httpx.AsyncClient, leader: dict[str, str]) -> None:
+    # "重点招商项目实现营收486.1亿元，同比增长26.1%，完成“效率年”任务目标进度的147.3%；税收20.5亿元，同比增长12.1%，
+    #  完成…136.7%；固定资产投资171.6亿元"
+    key = await _cohort_id(client, leader, "key-2018")
+    for metric, actual, growth, staged in KEY_PROJECTS:
+        url = f"/api/v1/analytics/kpi-summary?cohort_id={key}&metric={metric}&period=2018-10"
+        summary = await _get(client, leader, url)
+        assert summary["label"] == "2018年1–10月"
+        assert summary["display"]["actual"] == f"{actual}亿元", metric
+        assert Decimal(summary["actual"]) == Decimal(actual) * 100_000_000
+        assert summary["display"]["time_progress"] == "83.3%"
+        if growth is not None:
+            assert summary["yoy_text"] == growth, metric
+            # Enterprises settled in 2018 have no base: left out of both sides of the growth.
+            assert summary["excluded_count"] > 0
+            assert {e["reason"] for e in summary["excluded"]} == {"no_base"}
+        if staged is not None:
+            assert summary["display"]["staged_completion"] == staged, metric
+
+
+async def test_pazhou_kpis_and_intensity(client: httpx.AsyncClient, leader: dict[str, str]) -> None:
+    # "集聚区企业实现营收140.3亿元，同比增长91.9%；税收9.3亿元，同比增长34.8%；固定资产投资78.8亿元 …
+    #  营收强度379.2亿元/平方公里，税收强度25.1亿元/平方公里，投资强度212.9亿元/平方公里" (212.97 unrounded)
+    pazhou_cohort = await _cohort_id(client, leader, "pazhou")
+    zone = await _zone_id(client, leader, "PZ")
+    for metric, actual, growth, per_km2 in PAZHOU:
+        url = f"/api/v1/analytics/kpi-summary?cohort_id={pazhou_cohort}&metric={metric}&period=2018-10"
+        summary = await _get(client, leader, url)
+        assert summary["display"]["actual"] == f"{actual}亿元", metric
+        if growth is not None:
+            assert summary["yoy_text"] == growth, metric
+        url = f"/api/v1/analytics/kpi-intensity?zone_id={zone}&metric={metric}&period=2018-10"
+        intensity = await _get(client, leader, url)
+        assert Decimal(intensity["area_km2"]) == Decimal("0.37")
+        places = len(per_km2.split(".")[1])
+        assert round(Decimal(intensity["yi_per_km2"]), places) == Decimal(per_km2), metric
+
+
+async def test_two_yi_yuan_taxpayers_in_pazhou(client: httpx.AsyncClient, leader: dict[str, str]) -> None:
+    # "目前已产生2个亿元税收企业（腾讯、赫基）"
+    pazhou_cohort = await _cohort_id(client, leader, "pazhou")
+    group = await _get(
+        client,
+        leader,
+        f"/api/v1/analytics/kpi-threshold?cohort_id={pazhou_cohort}&metric=tax&period=2018-10&threshold=100000000",
+    )
+    names = [m["name"] for m in group["members"]]
+    assert len(names) == 2
+    assert "腾讯" in names[0] and "赫基" in names[1]

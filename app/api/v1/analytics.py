@@ -1,3 +1,5 @@
+from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -7,9 +9,12 @@ from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.schemas.analytics import GroupRollupPage, SettlementCohort, ZoneSummary
 from app.schemas.common import MAX_ID, QueryDate
+from app.schemas.kpi import Intensity, KpiSummary, ThresholdGroup
 from app.schemas.project import PipelineSummary
-from app.services import project_views
+from app.services import kpi_analytics, project_views
 from app.services import registry_analytics as service
+from app.services.calculators.kpi import LightThresholds
+from app.services.calculators.periods import Period
 from app.services.zones import get_zone
 
 router = APIRouter(prefix="/analytics", tags=["analytics 统计"], responses=problem_responses(401, 403, 422))
@@ -95,3 +100,87 @@ async def zone_summary(
     as_of: Annotated[QueryDate | None, Query(description="Default: today in Asia/Shanghai")] = None,
 ) -> ZoneSummary:
     return await service.zone_summary(session, zone_id, as_of or today)
+
+
+def _period(text: str, today: date) -> Period:
+    period = Period.parse(text)
+    if (period.year, period.month) > (today.year, today.month):
+        raise ProblemError(
+            422,
+            "period_in_future",
+            f"{period} 尚未到来 / {period} is in the future",
+            errors=[{"loc": ["query", "period"], "message": "in the future", "type": "period_in_future"}],
+        )
+    return period
+
+
+PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM (1–N月)")]
+
+
+@router.get(
+    "/kpi-summary",
+    response_model=KpiSummary,
+    summary="A cohort's 1–N月 figure: actual, comparable-basis growth, targets, completion, time progress, light",
+    description=(
+        "Growth is on a comparable basis (可比口径): only members with a value both now and a year earlier count on "
+        "either side; the others are listed in `excluded`. A base of zero or below gives no rate (`--`). "
+        "Completion is actual / target (annual, and staged 任务目标 for 1–N月); the gap is annual completion minus "
+        "time progress (N/12) in percentage points, lit green / yellow / red at `green_from` / `yellow_from`. "
+        "Amounts are exact; `display` rounds once, half-up."
+    ),
+    responses=problem_responses(404),
+)
+async def kpi_summary(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("kpis:read")],
+    today: TodayDep,
+    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
+    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    period: PeriodQuery,
+    green_from: Annotated[Decimal, Query(ge=-100, le=100)] = Decimal(0),
+    yellow_from: Annotated[Decimal, Query(ge=-100, le=100)] = Decimal(-10),
+) -> KpiSummary:
+    if yellow_from > green_from:
+        raise ProblemError(
+            422,
+            "validation_failed",
+            "yellow_from 不能高于 green_from / yellow_from must not be above green_from",
+            errors=[{"loc": ["query", "yellow_from"], "message": "above green_from", "type": "threshold_order"}],
+        )
+    thresholds = LightThresholds(green_from=green_from, yellow_from=yellow_from)
+    return await kpi_analytics.summary(session, cohort_id, metric, _period(period, today), thresholds)
+
+
+@router.get(
+    "/kpi-intensity",
+    response_model=Intensity,
+    summary="地均强度: a zone's 1–N月 total per km² of its area basis (亿元/平方公里, 万元/亩)",
+    responses=problem_responses(404),
+)
+async def kpi_intensity(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("kpis:read")],
+    today: TodayDep,
+    zone_id: Annotated[int, Query(ge=1, le=MAX_ID)],
+    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    period: PeriodQuery,
+) -> Intensity:
+    return await kpi_analytics.zone_intensity(session, zone_id, metric, _period(period, today))
+
+
+@router.get(
+    "/kpi-threshold",
+    response_model=ThresholdGroup,
+    summary="Members whose 1–N月 value reaches a threshold (e.g. 亿元税收企业: tax ≥ 100000000)",
+    responses=problem_responses(404),
+)
+async def kpi_threshold(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("kpis:read")],
+    today: TodayDep,
+    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
+    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    period: PeriodQuery,
+    threshold: Annotated[Decimal, Query(gt=0, le=Decimal("1000000000000000"), description="In the metric's unit")],
+) -> ThresholdGroup:
+    return await kpi_analytics.threshold_group(session, cohort_id, metric, _period(period, today), threshold)

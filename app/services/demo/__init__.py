@@ -2,15 +2,18 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import shanghai_date
 from app.core.principal import SYSTEM
 from app.core.scopes import Role
 from app.models import User
 from app.schemas.user import UserCreate
 from app.services import users
+from app.services.demo.kpis import load_kpis
 from app.services.demo.projects import load_projects
 from app.services.demo.registry import load_registry
 
@@ -30,6 +33,7 @@ class DemoResult:
     admin_password: str | None  # only when this run created the accounts
     registry_loaded: bool
     projects_loaded: bool
+    kpis_loaded: bool
 
 
 async def load_demo_data(session: AsyncSession, admin_password: str | None) -> DemoResult:
@@ -44,9 +48,11 @@ async def load_demo_data(session: AsyncSession, admin_password: str | None) -> D
     officers = list(await session.scalars(select(User).where(User.role == Role.officer.value).order_by(User.id)))
     registry_loaded = await load_registry(session, officers)
     projects_loaded = await load_projects(session, officers)
+    kpis_loaded = await load_kpis(session, shanghai_date(datetime.now(UTC)))
     return DemoResult(
         admin_created=password is not None,
         admin_password=password,
         registry_loaded=registry_loaded,
         projects_loaded=projects_loaded,
+        kpis_loaded=kpis_loaded,
     )

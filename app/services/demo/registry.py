@@ -84,8 +84,8 @@ CAPITAL_WEIGHTS = [30, 12, 8, 25, 5, 15, 20, 10]
 WAN = Decimal(10_000)
 
 
-def _capitals(count: int, total: Decimal) -> list[Decimal]:
-    """`count` capitals in whole 万元, shaped by CAPITAL_WEIGHTS, summing exactly to `total`."""
+def split_total(count: int, total: Decimal) -> list[Decimal]:
+    """`count` amounts in whole 万元, shaped by CAPITAL_WEIGHTS, summing exactly to `total`."""
     weights = [w for w, _ in zip(cycle(CAPITAL_WEIGHTS), range(count), strict=False)]
     unit = total / sum(weights)
     values = [(unit * w / WAN).to_integral_value() * WAN for w in weights[:-1]]
@@ -132,7 +132,7 @@ async def load_registry(session: AsyncSession, officers: list[User]) -> bool:
     # 琶洲: 20 leading groups (outside the district) and their 94 project and business companies.
     pazhou_zones = cycle([core, core, expansion, support])
     total_companies = sum(n for *_, n in PAZHOU_GROUPS)
-    capitals = iter(_capitals(total_companies, PAZHOU_CAPITAL))
+    capitals = iter(split_total(total_companies, PAZHOU_CAPITAL))
     companies: list[Enterprise] = []
     settled_2018 = 0
     for g, (group_name, short, area_code, industry, count) in enumerate(PAZHOU_GROUPS):
@@ -224,7 +224,7 @@ async def load_registry(session: AsyncSession, officers: list[User]) -> bool:
     # The 2018 settlement cohort: the 10 琶洲 companies above plus 62 more elsewhere in the district.
     pazhou_2018 = [c for c in companies if c.settled_on and c.settled_on.year == 2018]
     others = 62
-    other_capitals = iter(_capitals(others, COHORT_CAPITAL - sum(c.registered_capital for c in pazhou_2018)))
+    other_capitals = iter(split_total(others, COHORT_CAPITAL - sum(c.registered_capital for c in pazhou_2018)))
     sources = [EnterpriseSource.new] * 25 + [EnterpriseSource.relocated] * 12 + [EnterpriseSource.existing] * 25
     pazhou_new_or_relocated = sum(c.source is not EnterpriseSource.existing for c in pazhou_2018)
     # 43 new or relocated in all: the 琶洲 ten contribute theirs; trim the rest to match.

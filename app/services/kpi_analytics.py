@@ -1,0 +1,171 @@
+"""KPI figures for a cohort and period: sums and pairings in SQL, ratios in the pure calculators."""
+
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.core.errors import unknown_reference
+from app.models import Enterprise, KpiFact, Metric
+from app.schemas.kpi import Excluded, Intensity, KpiSummary, ThresholdGroup, ThresholdMember
+from app.services.calculators import kpi
+from app.services.calculators.periods import Period
+from app.services.calculators.presentation import growth_text, percent
+from app.services.calculators.units import round_half_up, yuan_to_yi
+from app.services.cohorts import get_cohort, members_query, period_end, targets_for
+from app.services.trees import in_zone
+from app.services.zones import area_basis, get_zone
+
+MAX_EXCLUDED_LISTED = 100
+
+
+async def _metric(session: AsyncSession, code: str) -> Metric:
+    metric = await session.scalar(select(Metric).where(Metric.code == code))
+    if metric is None:
+        raise unknown_reference("metric", "metric", code)
+    return metric
+
+
+async def summary(
+    session: AsyncSession, cohort_id: int, metric_code: str, period: Period, thresholds: kpi.LightThresholds
+) -> KpiSummary:
+    """1–N月 actual, growth on a comparable basis, targets, completion, time progress, gap and light."""
+    cohort = await get_cohort(session, cohort_id)
+    metric = await _metric(session, metric_code)
+    members = members_query(cohort, period_end(period)).subquery("members")
+    current, base = aliased(KpiFact), aliased(KpiFact)
+    base_period = period.a_year_earlier
+
+    def fact_join(alias: type[KpiFact], p: Period) -> object:
+        return and_(
+            alias.enterprise_id == members.c[0],
+            alias.metric_id == metric.id,
+            alias.year == p.year,
+            alias.month == p.month,
+        )
+
+    paired = (
+        select(members.c[0].label("enterprise_id"), current.ytd_value.label("now"), base.ytd_value.label("then"))
+        .select_from(members)
+        .outerjoin(current, fact_join(current, period))  # type: ignore[arg-type]
+        .outerjoin(base, fact_join(base, base_period))  # type: ignore[arg-type]
+        .subquery("paired")
+    )
+    both = and_(paired.c.now.is_not(None), paired.c.then.is_not(None))
+    actual, comparable_now, comparable_then, excluded_count = (
+        await session.execute(
+            select(
+                func.sum(paired.c.now),
+                func.sum(paired.c.now).filter(both),
+                func.sum(paired.c.then).filter(both),
+                func.count().filter(paired.c.now.is_(None) != paired.c.then.is_(None)),
+            )
+        )
+    ).one()
+    excluded_rows = await session.execute(
+        select(paired.c.enterprise_id, paired.c.now.is_(None))
+        .where(paired.c.now.is_(None) != paired.c.then.is_(None))
+        .order_by(paired.c.enterprise_id)
+        .limit(MAX_EXCLUDED_LISTED)
+    )
+    actual = actual or Decimal(0)
+    comparable = kpi.comparable_growth(
+        {"all": (comparable_now, comparable_then)} if comparable_then is not None else {}
+    )
+    annual, staged = await targets_for(session, cohort.id, metric.id, period)
+    annual_completion = kpi.completion(actual, annual)
+    staged_completion = kpi.completion(actual, staged)
+    progress = kpi.time_progress(period.month)
+    gap = kpi.gap_points(annual_completion, progress) if annual_completion is not None else None
+    return KpiSummary(
+        cohort_id=cohort.id,
+        metric=metric.code,
+        period=str(period),
+        label=period.label,
+        actual=actual,
+        actual_yi=yuan_to_yi(actual, 1),
+        comparable_current=comparable.current,
+        comparable_base=comparable.base,
+        yoy_growth=comparable.growth.rate,
+        no_rate_reason=comparable.growth.reason.value if comparable.growth.reason else None,
+        yoy_text=growth_text(comparable.growth),
+        excluded=[
+            Excluded(enterprise_id=e, reason="no_current" if no_now else "no_base") for e, no_now in excluded_rows
+        ],
+        excluded_count=excluded_count or 0,
+        annual_target=annual,
+        annual_completion=annual_completion,
+        staged_target=staged,
+        staged_completion=staged_completion,
+        time_progress=progress,
+        gap_points=gap,
+        light=kpi.traffic_light(gap, thresholds) if gap is not None else None,
+        display={
+            "actual": f"{yuan_to_yi(actual, 1)}亿元",
+            "yoy": growth_text(comparable.growth),
+            "annual_completion": percent(annual_completion),
+            "staged_completion": percent(staged_completion),
+            "time_progress": percent(progress),
+            "gap": "--" if gap is None else f"{round_half_up(gap, 1):+}个百分点",
+        },
+    )
+
+
+async def zone_intensity(session: AsyncSession, zone_id: int, metric_code: str, period: Period) -> Intensity:
+    """地均强度: the zone's enterprises' 1–N月 total over the zone's area basis on the period's last day."""
+    await get_zone(session, zone_id)
+    metric = await _metric(session, metric_code)
+    value = await session.scalar(
+        select(func.sum(KpiFact.ytd_value))
+        .join(Enterprise, Enterprise.id == KpiFact.enterprise_id)
+        .where(
+            in_zone(Enterprise.zone_id, zone_id),
+            KpiFact.metric_id == metric.id,
+            KpiFact.year == period.year,
+            KpiFact.month == period.month,
+        )
+    ) or Decimal(0)
+    basis = await area_basis(session, zone_id, period_end(period))
+    result = kpi.intensity(value, basis.area_km2)
+    return Intensity(
+        zone_id=zone_id,
+        metric=metric.code,
+        period=str(period),
+        value=value,
+        area_km2=basis.area_km2,
+        yi_per_km2=result.yi_per_km2 if result else None,
+        wan_per_mu=result.wan_per_mu if result else None,
+        display={
+            "yi_per_km2": f"{round_half_up(result.yi_per_km2, 1)}亿元/平方公里" if result else "--",
+            "wan_per_mu": f"{round_half_up(result.wan_per_mu, 1)}万元/亩" if result else "--",
+        },
+    )
+
+
+async def threshold_group(
+    session: AsyncSession, cohort_id: int, metric_code: str, period: Period, threshold: Decimal
+) -> ThresholdGroup:
+    """Members whose 1–N月 value reaches the threshold (亿元税收企业: tax ≥ 1亿元), largest first."""
+    cohort = await get_cohort(session, cohort_id)
+    metric = await _metric(session, metric_code)
+    members = members_query(cohort, period_end(period))
+    rows = await session.execute(
+        select(Enterprise.id, Enterprise.name, KpiFact.ytd_value)
+        .join(KpiFact, KpiFact.enterprise_id == Enterprise.id)
+        .where(
+            Enterprise.id.in_(members),
+            KpiFact.metric_id == metric.id,
+            KpiFact.year == period.year,
+            KpiFact.month == period.month,
+            KpiFact.ytd_value >= threshold,
+        )
+        .order_by(KpiFact.ytd_value.desc(), Enterprise.id)
+    )
+    return ThresholdGroup(
+        cohort_id=cohort.id,
+        metric=metric.code,
+        period=str(period),
+        threshold=threshold,
+        members=[ThresholdMember(enterprise_id=i, name=n, value=v) for i, n, v in rows],
+    )

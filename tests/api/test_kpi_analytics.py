@@ -1,0 +1,143 @@
+"""Cohorts, targets and the KPI summary on small hand-made data: the comparable basis and its bad inputs."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.clock import FixedClock
+from app.core.scopes import Role
+from app.services.calculators.uscc import check_character
+from tests.conftest import UserFactory
+
+Headers = dict[str, str]
+
+
+def uscc(serial: int) -> str:
+    first17 = f"91440105MA7{serial:06d}"
+    return first17 + check_character(first17)
+
+
+@pytest.fixture
+async def officer(make_user: UserFactory) -> Headers:
+    _, headers = await make_user(Role.officer, username="kpi-officer")
+    return headers
+
+
+async def world(client: httpx.AsyncClient, headers: Headers) -> dict[str, Any]:
+    """Three enterprises: two comparable (with 2017 figures), one new in 2018; a static cohort of all three."""
+    ids = []
+    for n in range(3):
+        created = await client.post(
+            "/api/v1/enterprises",
+            json={
+                "uscc": uscc(n),
+                "name": f"口径测试企业{n}",
+                "registered_capital": "1000.00",
+                "industry_code": "64",
+                "source": "new",
+            },
+            headers=headers,
+        )
+        ids.append(created.json()["id"])
+    rows = [
+        {"enterprise_id": ids[0], "metric": "revenue", "period": "2018-10", "reported_as": "ytd", "value": "150.00"},
+        {"enterprise_id": ids[0], "metric": "revenue", "period": "2017-10", "reported_as": "ytd", "value": "100.00"},
+        {"enterprise_id": ids[1], "metric": "revenue", "period": "2018-10", "reported_as": "ytd", "value": "50.00"},
+        {"enterprise_id": ids[1], "metric": "revenue", "period": "2017-10", "reported_as": "ytd", "value": "60.00"},
+        {"enterprise_id": ids[2], "metric": "revenue", "period": "2018-10", "reported_as": "ytd", "value": "500.00"},
+    ]
+    assert (await client.post("/api/v1/kpi-facts/bulk", json={"rows": rows}, headers=headers)).status_code == 200
+    cohort = await client.post(
+        "/api/v1/cohorts", json={"code": "test", "name": "测试口径", "kind": "static"}, headers=headers
+    )
+    members = [{"enterprise_id": i, "joined_on": "2018-01-01"} for i in ids]
+    assert (
+        await client.put(f"/api/v1/cohorts/{cohort.json()['id']}/members", json=members, headers=headers)
+    ).status_code == 200
+    return {"ids": ids, "cohort": cohort.json()["id"]}
+
+
+async def summary(client: httpx.AsyncClient, headers: Headers, cohort: int, period: str = "2018-10") -> Any:
+    return await client.get(
+        f"/api/v1/analytics/kpi-summary?cohort_id={cohort}&metric=revenue&period={period}", headers=headers
+    )
+
+
+async def test_growth_is_on_the_comparable_basis(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    w = await world(client, officer)
+    body = (await summary(client, officer, w["cohort"])).json()
+    assert body["actual"] == "700.00"  # everyone reporting now
+    assert (body["comparable_current"], body["comparable_base"]) == ("200.00", "160.00")
+    assert body["yoy_text"] == "增长25.0%"  # not (700 − 160) / 160
+    assert body["excluded"] == [{"enterprise_id": w["ids"][2], "reason": "no_base"}]
+
+
+async def test_targets_completion_gap_and_light(client: httpx.AsyncClient, clock: FixedClock, officer: Headers) -> None:
+    w = await world(client, officer)
+    url = f"/api/v1/cohorts/{w['cohort']}/targets"
+    for target in (
+        {"metric": "revenue", "year": 2018, "value": "1000.00"},
+        {"metric": "revenue", "year": 2018, "month": 10, "value": "700.00"},
+    ):
+        assert (await client.put(url, json=target, headers=officer)).status_code == 200
+    body = (await summary(client, officer, w["cohort"])).json()
+    assert (body["display"]["annual_completion"], body["display"]["staged_completion"]) == ("70.0%", "100.0%")
+    assert body["display"]["gap"] == "-13.3个百分点"  # 70% against 83.3% of the year elapsed
+    assert body["light"] == "red"
+    lenient = await client.get(
+        f"/api/v1/analytics/kpi-summary?cohort_id={w['cohort']}&metric=revenue&period=2018-10&yellow_from=-20",
+        headers=officer,
+    )
+    assert lenient.json()["light"] == "yellow"
+    zero = await client.put(url, json={"metric": "revenue", "year": 2018, "value": "0"}, headers=officer)
+    assert zero.status_code == 422  # a target of zero would make every completion infinite
+
+
+async def test_a_member_who_left_is_not_counted(client: httpx.AsyncClient, clock: FixedClock, officer: Headers) -> None:
+    w = await world(client, officer)
+    members = [
+        {"enterprise_id": w["ids"][0], "joined_on": "2018-01-01", "left_on": "2018-06-01"},
+        {"enterprise_id": w["ids"][1], "joined_on": "2018-01-01"},
+    ]
+    await client.put(f"/api/v1/cohorts/{w['cohort']}/members", json=members, headers=officer)
+    body = (await summary(client, officer, w["cohort"])).json()
+    assert body["actual"] == "50.00"
+    assert body["yoy_text"] == "下降16.7%"
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("metric=profit&period=2018-10", 422),
+        ("metric=revenue&period=2018-13", 422),
+        ("metric=revenue&period=2018-11", 422),
+        ("metric=revenue&period=2018-10&yellow_from=5", 422),
+    ],
+)
+async def test_bad_summary_requests(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers, query: str, status: int
+) -> None:
+    w = await world(client, officer)
+    response = await client.get(f"/api/v1/analytics/kpi-summary?cohort_id={w['cohort']}&{query}", headers=officer)
+    assert response.status_code == status, response.text  # 2018-11 is in the future on 2018-10-31
+    missing = await client.get(
+        "/api/v1/analytics/kpi-summary?cohort_id=424242&metric=revenue&period=2018-10", headers=officer
+    )
+    assert missing.status_code == 404
+
+
+async def test_a_rule_cohort_that_matches_nothing_is_refused(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    refused = await client.post(
+        "/api/v1/cohorts",
+        json={"code": "y1999", "name": "1999年落户", "kind": "settled_year", "rule_value": 1999},
+        headers=officer,
+    )
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "empty_cohort"
+    no_value = await client.post("/api/v1/cohorts", json={"code": "z", "name": "z", "kind": "zone"}, headers=officer)
+    assert no_value.status_code == 422
