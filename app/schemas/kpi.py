@@ -198,3 +198,34 @@ class ThresholdGroup(BaseModel):
     period: str
     threshold: Decimal
     members: list[ThresholdMember] = Field(description="Largest first")
+
+
+class BreakdownRow(BaseModel):
+    key: str
+    label: str
+    value: Decimal
+    share: Decimal | None = Field(description="value / cohort total, 4 places")
+
+
+class Breakdown(BaseModel):
+    cohort_id: int
+    metric: str
+    period: str
+    by: str
+    total: Decimal
+    rows: list[BreakdownRow]
+
+
+class SeriesPoint(BaseModel):
+    month: int
+    monthly: Decimal | None = Field(description="当月 total (members whose month is known)")
+    ytd: Decimal | None = Field(description="1–N月 total")
+    previous_monthly: Decimal | None
+    previous_ytd: Decimal | None
+
+
+class Series(BaseModel):
+    cohort_id: int
+    metric: str
+    year: int
+    points: list[SeriesPoint]

@@ -7,12 +7,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.errors import unknown_reference
-from app.models import Enterprise, KpiFact, Metric
-from app.schemas.kpi import Excluded, Intensity, KpiSummary, ThresholdGroup, ThresholdMember
+from app.models import Enterprise, Industry, KpiFact, Metric, Zone
+from app.reference.industries import SECTIONS
+from app.schemas.kpi import (
+    Breakdown,
+    BreakdownRow,
+    Excluded,
+    Intensity,
+    KpiSummary,
+    Series,
+    SeriesPoint,
+    ThresholdGroup,
+    ThresholdMember,
+)
 from app.services.calculators import kpi
 from app.services.calculators.periods import Period
 from app.services.calculators.presentation import growth_text, percent
-from app.services.calculators.units import round_half_up, yuan_to_yi
+from app.services.calculators.units import round_half_up, share, yuan_to_yi
 from app.services.cohorts import get_cohort, members_query, period_end, targets_for
 from app.services.trees import in_zone
 from app.services.zones import area_basis, get_zone
@@ -168,4 +179,86 @@ async def threshold_group(
         period=str(period),
         threshold=threshold,
         members=[ThresholdMember(enterprise_id=i, name=n, value=v) for i, n, v in rows],
+    )
+
+
+async def breakdown(
+    session: AsyncSession, cohort_id: int, metric_code: str, period: Period, by: str, limit: int
+) -> Breakdown:
+    """The cohort's 1–N月 value split by zone, industry section or enterprise (top N), summed in SQL."""
+    cohort = await get_cohort(session, cohort_id)
+    metric = await _metric(session, metric_code)
+    members = members_query(cohort, period_end(period))
+    facts = (
+        select(KpiFact.enterprise_id, KpiFact.ytd_value)
+        .where(
+            KpiFact.enterprise_id.in_(members),
+            KpiFact.metric_id == metric.id,
+            KpiFact.year == period.year,
+            KpiFact.month == period.month,
+            KpiFact.ytd_value.is_not(None),
+        )
+        .subquery("facts")
+    )
+    total = await session.scalar(select(func.sum(facts.c.ytd_value))) or Decimal(0)
+    value = func.sum(facts.c.ytd_value).label("value")
+    joined = select().select_from(facts).join(Enterprise, Enterprise.id == facts.c.enterprise_id)
+    if by == "zone":
+        stmt = (
+            joined.outerjoin(Zone, Zone.id == Enterprise.zone_id)
+            .add_columns(func.coalesce(Zone.code, "-"), func.coalesce(Zone.name, "未分区 / no zone"), value)
+            .group_by(Zone.code, Zone.name)
+        )
+    elif by == "industry":
+        stmt = (
+            joined.join(Industry, Industry.code == Enterprise.industry_code)
+            .add_columns(Industry.section_code, Industry.section_code, value)
+            .group_by(Industry.section_code)
+        )
+    else:
+        stmt = joined.add_columns(Enterprise.uscc, Enterprise.name, value).group_by(Enterprise.uscc, Enterprise.name)
+    rows = await session.execute(stmt.order_by(value.desc()).limit(limit))
+    return Breakdown(
+        cohort_id=cohort.id,
+        metric=metric.code,
+        period=str(period),
+        by=by,
+        total=total,
+        rows=[
+            BreakdownRow(
+                key=str(key),
+                label=SECTIONS.get(str(label), str(label)) if by == "industry" else str(label),
+                value=amount,
+                share=share(amount, total),
+            )
+            for key, label, amount in rows
+        ],
+    )
+
+
+async def series(session: AsyncSession, cohort_id: int, metric_code: str, year: int) -> Series:
+    """Month by month for a year, with the previous year beside it (members as of the year's end)."""
+    cohort = await get_cohort(session, cohort_id)
+    metric = await _metric(session, metric_code)
+    members = members_query(cohort, period_end(Period(year, 12)))
+    rows = await session.execute(
+        select(KpiFact.year, KpiFact.month, func.sum(KpiFact.monthly_value), func.sum(KpiFact.ytd_value))
+        .where(KpiFact.enterprise_id.in_(members), KpiFact.metric_id == metric.id, KpiFact.year.in_((year, year - 1)))
+        .group_by(KpiFact.year, KpiFact.month)
+    )
+    sums = {(y, m): (monthly, ytd) for y, m, monthly, ytd in rows}
+    return Series(
+        cohort_id=cohort.id,
+        metric=metric.code,
+        year=year,
+        points=[
+            SeriesPoint(
+                month=m,
+                monthly=sums.get((year, m), (None, None))[0],
+                ytd=sums.get((year, m), (None, None))[1],
+                previous_monthly=sums.get((year - 1, m), (None, None))[0],
+                previous_ytd=sums.get((year - 1, m), (None, None))[1],
+            )
+            for m in range(1, 13)
+        ],
     )

@@ -141,3 +141,43 @@ async def test_a_rule_cohort_that_matches_nothing_is_refused(
     assert refused.json()["code"] == "empty_cohort"
     no_value = await client.post("/api/v1/cohorts", json={"code": "z", "name": "z", "kind": "zone"}, headers=officer)
     assert no_value.status_code == 422
+
+
+async def test_breakdown_by_enterprise_and_industry(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    w = await world(client, officer)
+    base = f"/api/v1/analytics/kpi-breakdown?cohort_id={w['cohort']}&metric=revenue&period=2018-10"
+    top = (await client.get(base + "&by=enterprise&limit=2", headers=officer)).json()
+    assert top["total"] == "700.00"
+    assert [(r["label"], r["value"], r["share"]) for r in top["rows"]] == [
+        ("口径测试企业2", "500.00", "0.7143"),
+        ("口径测试企业0", "150.00", "0.2143"),
+    ]
+    by_industry = (await client.get(base + "&by=industry", headers=officer)).json()
+    assert [(r["key"], r["label"], r["value"]) for r in by_industry["rows"]] == [
+        ("I", "信息传输、软件和信息技术服务业", "700.00")
+    ]
+    by_zone = (await client.get(base + "&by=zone", headers=officer)).json()
+    assert by_zone["rows"][0]["value"] == "700.00"  # none of them has a zone: one row, "no zone"
+
+
+async def test_monthly_series_with_the_previous_year(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    w = await world(client, officer)
+    body = (
+        await client.get(
+            f"/api/v1/analytics/kpi-series?cohort_id={w['cohort']}&metric=revenue&year=2018", headers=officer
+        )
+    ).json()
+    october = body["points"][9]
+    assert (october["month"], october["ytd"], october["previous_ytd"]) == (10, "700.00", "160.00")
+    assert october["monthly"] is None  # September not reported: October's own value is unknown, not guessed
+    assert body["points"][0] == {
+        "month": 1,
+        "monthly": None,
+        "ytd": None,
+        "previous_monthly": None,
+        "previous_ytd": None,
+    }

@@ -1,6 +1,6 @@
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -9,7 +9,7 @@ from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.schemas.analytics import GroupRollupPage, SettlementCohort, ZoneSummary
 from app.schemas.common import MAX_ID, QueryDate
-from app.schemas.kpi import Intensity, KpiSummary, ThresholdGroup
+from app.schemas.kpi import Breakdown, Intensity, KpiSummary, Series, ThresholdGroup
 from app.schemas.project import PipelineSummary
 from app.services import kpi_analytics, project_views
 from app.services import registry_analytics as service
@@ -184,3 +184,38 @@ async def kpi_threshold(
     threshold: Annotated[Decimal, Query(gt=0, le=Decimal("1000000000000000"), description="In the metric's unit")],
 ) -> ThresholdGroup:
     return await kpi_analytics.threshold_group(session, cohort_id, metric, _period(period, today), threshold)
+
+
+@router.get(
+    "/kpi-breakdown",
+    response_model=Breakdown,
+    summary="A cohort's 1–N月 value by zone, industry section or enterprise (top N, largest first)",
+    responses=problem_responses(404),
+)
+async def kpi_breakdown(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("kpis:read")],
+    today: TodayDep,
+    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
+    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    period: PeriodQuery,
+    by: Literal["zone", "industry", "enterprise"],
+    limit: Annotated[int, Query(ge=1, le=200)] = 10,
+) -> Breakdown:
+    return await kpi_analytics.breakdown(session, cohort_id, metric, _period(period, today), by, limit)
+
+
+@router.get(
+    "/kpi-series",
+    response_model=Series,
+    summary="A cohort's monthly and cumulative totals for a year, with the previous year beside them",
+    responses=problem_responses(404),
+)
+async def kpi_series(
+    session: SessionDep,
+    _actor: Annotated[Principal, require("kpis:read")],
+    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
+    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    year: Annotated[int, Query(ge=1990, le=2100)],
+) -> Series:
+    return await kpi_analytics.series(session, cohort_id, metric, year)
