@@ -74,11 +74,17 @@ async def summary(
             )
         )
     ).one()
-    excluded_rows = await session.execute(
-        select(paired.c.enterprise_id, paired.c.now.is_(None))
-        .where(paired.c.now.is_(None) != paired.c.then.is_(None))
-        .order_by(paired.c.enterprise_id)
-        .limit(MAX_EXCLUDED_LISTED)
+    excluded_rows = (
+        (
+            await session.execute(
+                select(paired.c.enterprise_id, paired.c.now.is_(None))
+                .where(paired.c.now.is_(None) != paired.c.then.is_(None))
+                .order_by(paired.c.enterprise_id)
+                .limit(MAX_EXCLUDED_LISTED)
+            )
+        ).all()
+        if excluded_count  # the pairing is the expensive part: run it again only when there is a list to show
+        else []
     )
     actual = actual or Decimal(0)
     comparable = kpi.comparable_growth(
