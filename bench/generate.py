@@ -33,9 +33,12 @@ async def ensure_database(url: str) -> None:
 
 
 def migrate(url: str) -> None:
-    env = os.environ | {"DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://", 1),
-                        "ENVIRONMENT": "test", "SECRET_KEY": "bench-" + "x" * 40}
-    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    env = os.environ | {
+        "DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://", 1),
+        "ENVIRONMENT": "test",
+        "SECRET_KEY": "bench-" + "x" * 40,
+    }
+    subprocess.run([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, check=True)
 
 
 async def load(url: str, enterprises: int) -> None:
@@ -57,7 +60,8 @@ async def load(url: str, enterprises: int) -> None:
                    (ARRAY['64','65','72','52','39'])[1 + g % 5], 'new', 'active', $1, 1, now(), now()
             FROM generate_series(1, $2) AS g
             """,
-            zone_id, enterprises,
+            zone_id,
+            enterprises,
         )
         print(f"{enterprises:,} enterprises in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()

@@ -44,7 +44,10 @@ FROM paired
 def _env(url: str) -> dict[str, str]:
     return os.environ | {
         "DATABASE_URL": url.replace("postgresql://", "postgresql+asyncpg://", 1),
-        "ENVIRONMENT": "test", "SECRET_KEY": "bench-" + "x" * 40, "LOG_LEVEL": "WARNING", "PORT": str(PORT),
+        "ENVIRONMENT": "test",
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "LOG_LEVEL": "WARNING",
+        "PORT": str(PORT),
     }
 
 
@@ -55,62 +58,81 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def bench(url: str, rounds: int) -> None:
-    env = _env(url)
-    subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "app", "create-user", "--username", "bench", "--password", "bench-password-1",
-         "--role", "leader"],
-        cwd=ROOT, env=env, capture_output=True, check=False,
-    )
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env)  # noqa: S603
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=120) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.2)
-            token = (await client.post("/api/v1/auth/token", data={
-                "grant_type": "password", "username": "bench", "password": "bench-password-1"})).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            conn = await asyncpg.connect(url)
-            cohort_id, zone_id = await conn.fetchrow("SELECT id, rule_value FROM cohorts WHERE code = 'bench'")
-            metric_id = await conn.fetchval("SELECT id FROM metrics WHERE code = 'revenue'")
-            query = f"/api/v1/analytics/kpi-summary?cohort_id={cohort_id}&metric=revenue&period=2018-10"
-            api_times, raw_times = [], []
-            for n in range(rounds + 2):  # two warm-up rounds are not counted
-                started = time.perf_counter()
-                response = await client.get(query, headers=headers)
-                api = time.perf_counter() - started
-                response.raise_for_status()
-                started = time.perf_counter()
-                row = await conn.fetchrow(RAW, zone_id, metric_id)
-                raw = time.perf_counter() - started
-                if n >= 2:
-                    api_times.append(api)
-                    raw_times.append(raw)
-            await conn.close()
-            body = response.json()
-            assert str(body["actual"]) == str(row[0]), (body["actual"], row[0])  # the same figure both ways
-            facts = await (await asyncpg.connect(url)).fetchval("SELECT count(*) FROM kpi_facts")
-        api_p50, raw_p50 = statistics.median(api_times), statistics.median(raw_times)
-        print(f"facts: {facts:,}; members: {body['excluded_count'] + 0} excluded; actual {body['display']['actual']}")
-        print(f"kpi-summary API : p50 {api_p50 * 1000:8.1f} ms   max {max(api_times) * 1000:8.1f} ms   ({rounds} runs)")
-        print(f"raw SQL (asyncpg): p50 {raw_p50 * 1000:8.1f} ms   max {max(raw_times) * 1000:8.1f} ms")
-        print(f"ratio API / raw  : {api_p50 / raw_p50:.2f}x   (goal: within 2x)")
-        print(f"service peak RSS : {_peak_rss_mb(server.pid):.0f} MB")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+async def bench(url: str, rounds: int, server: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=120) as client:
+        for _ in range(100):
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+        token = (
+            await client.post(
+                "/api/v1/auth/token",
+                data={"grant_type": "password", "username": "bench", "password": "bench-password-1"},
+            )
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        conn = await asyncpg.connect(url)
+        cohort_id, zone_id = await conn.fetchrow("SELECT id, rule_value FROM cohorts WHERE code = 'bench'")
+        metric_id = await conn.fetchval("SELECT id FROM metrics WHERE code = 'revenue'")
+        query = f"/api/v1/analytics/kpi-summary?cohort_id={cohort_id}&metric=revenue&period=2018-10"
+        api_times, raw_times = [], []
+        for n in range(rounds + 2):  # two warm-up rounds are not counted
+            started = time.perf_counter()
+            response = await client.get(query, headers=headers)
+            api = time.perf_counter() - started
+            response.raise_for_status()
+            started = time.perf_counter()
+            row = await conn.fetchrow(RAW, zone_id, metric_id)
+            raw = time.perf_counter() - started
+            if n >= 2:
+                api_times.append(api)
+                raw_times.append(raw)
+        await conn.close()
+        body = response.json()
+        if str(body["actual"]) != str(row[0]):
+            raise SystemExit(f"the API and the raw query disagree: {body['actual']} != {row[0]}")
+        facts = await (await asyncpg.connect(url)).fetchval("SELECT count(*) FROM kpi_facts")
+    api_p50, raw_p50 = statistics.median(api_times), statistics.median(raw_times)
+    print(f"facts: {facts:,}; members: {body['excluded_count'] + 0} excluded; actual {body['display']['actual']}")
+    print(f"kpi-summary API : p50 {api_p50 * 1000:8.1f} ms   max {max(api_times) * 1000:8.1f} ms   ({rounds} runs)")
+    print(f"raw SQL (asyncpg): p50 {raw_p50 * 1000:8.1f} ms   max {max(raw_times) * 1000:8.1f} ms")
+    print(f"ratio API / raw  : {api_p50 / raw_p50:.2f}x   (goal: within 2x)")
+    print(f"service peak RSS : {_peak_rss_mb(server.pid):.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/zhaoshang_bench")
     parser.add_argument("--rounds", type=int, default=15)
-    asyncio.run(bench(parser.parse_args().url, parser.parse_args().rounds))
+    args = parser.parse_args()
+    env = _env(args.url)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "create-user",
+            "--username",
+            "bench",
+            "--password",
+            "bench-password-1",
+            "--role",
+            "leader",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve"], cwd=ROOT, env=env)
+    try:
+        asyncio.run(bench(args.url, args.rounds, server))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 if __name__ == "__main__":
