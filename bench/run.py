@@ -96,7 +96,7 @@ async def bench(url: str, rounds: int, server: subprocess.Popen[bytes]) -> None:
             raise SystemExit(f"the API and the raw query disagree: {body['actual']} != {row[0]}")
         facts = await (await asyncpg.connect(url)).fetchval("SELECT count(*) FROM kpi_facts")
     api_p50, raw_p50 = statistics.median(api_times), statistics.median(raw_times)
-    print(f"facts: {facts:,}; members: {body['excluded_count'] + 0} excluded; actual {body['display']['actual']}")
+    print(f"facts: {facts:,}; excluded members: {body['excluded_count']}; actual {body['display']['actual']}")
     print(f"kpi-summary API : p50 {api_p50 * 1000:8.1f} ms   max {max(api_times) * 1000:8.1f} ms   ({rounds} runs)")
     print(f"raw SQL (asyncpg): p50 {raw_p50 * 1000:8.1f} ms   max {max(raw_times) * 1000:8.1f} ms")
     print(f"ratio API / raw  : {api_p50 / raw_p50:.2f}x   (goal: within 2x)")

@@ -169,7 +169,7 @@ class KpiSummary(BaseModel):
     annual_completion: Decimal | None
     staged_target: Decimal | None = Field(description="任务目标 for 1–N月, if set")
     staged_completion: Decimal | None
-    time_progress: Decimal = Field(description="N / 12")
+    time_progress: Decimal = Field(description="N / 12, or days elapsed / days in the year (progress=days)")
     gap_points: Decimal | None = Field(description="annual completion − time progress, percentage points")
     light: Light | None
     display: dict[str, str] = Field(description="Rounded once, half-up: 亿元 to 1 place, percentages to 1 place")

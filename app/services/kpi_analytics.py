@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.errors import unknown_reference
-from app.models import Enterprise, Industry, KpiFact, Metric, Zone
+from app.models import Enterprise, Industry, KpiFact, Metric, Project, ProjectStage, Zone
 from app.reference.industries import SECTIONS
 from app.schemas.kpi import (
     Breakdown,
@@ -39,7 +39,13 @@ async def _metric(session: AsyncSession, code: str) -> Metric:
 
 
 async def summary(
-    session: AsyncSession, cohort_id: int, metric_code: str, period: Period, thresholds: kpi.LightThresholds
+    session: AsyncSession,
+    cohort_id: int,
+    metric_code: str,
+    period: Period,
+    thresholds: kpi.LightThresholds,
+    *,
+    day_weighted: bool = False,
 ) -> KpiSummary:
     """1–N月 actual, growth on a comparable basis, targets, completion, time progress, gap and light."""
     cohort = await get_cohort(session, cohort_id)
@@ -93,7 +99,7 @@ async def summary(
     annual, staged = await targets_for(session, cohort.id, metric.id, period)
     annual_completion = kpi.completion(actual, annual)
     staged_completion = kpi.completion(actual, staged)
-    progress = kpi.time_progress(period.month)
+    progress = kpi.day_weighted_progress(period_end(period)) if day_weighted else kpi.time_progress(period.month)
     gap = kpi.gap_points(annual_completion, progress) if annual_completion is not None else None
     return KpiSummary(
         cohort_id=cohort.id,
@@ -221,6 +227,19 @@ async def breakdown(
             .add_columns(Industry.section_code, Industry.section_code, value)
             .group_by(Industry.section_code)
         )
+    elif by == "stage":
+        # An enterprise's stage is that of its most recently introduced project still in play.
+        latest = (
+            select(Project.stage)
+            .where(Project.enterprise_id == Enterprise.id, Project.stage != ProjectStage.dropped)
+            .order_by(Project.introduced_on.desc(), Project.id.desc())
+            .limit(1)
+            .correlate(Enterprise)
+            .scalar_subquery()
+        )
+        # Plain text, not the enum type: "no_project" is not a stage.
+        stage = func.coalesce(type_coerce(latest, String), "no_project").label("stage")
+        stmt = joined.add_columns(stage, stage, value).group_by(stage)
     else:
         stmt = joined.add_columns(Enterprise.uscc, Enterprise.name, value).group_by(Enterprise.uscc, Enterprise.name)
     rows = await session.execute(stmt.order_by(value.desc()).limit(limit))

@@ -181,3 +181,83 @@ async def test_monthly_series_with_the_previous_year(
         "previous_monthly": None,
         "previous_ytd": None,
     }
+
+
+async def test_a_member_who_joined_mid_year_counts_from_then(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    w = await world(client, officer)
+    members = [
+        {"enterprise_id": w["ids"][0], "joined_on": "2018-11-01"},  # after 1–10月: not in that figure
+        {"enterprise_id": w["ids"][1], "joined_on": "2018-07-15"},
+    ]
+    await client.put(f"/api/v1/cohorts/{w['cohort']}/members", json=members, headers=officer)
+    body = (await summary(client, officer, w["cohort"])).json()
+    assert body["actual"] == "50.00"
+
+
+async def test_day_weighted_time_progress(client: httpx.AsyncClient, clock: FixedClock, officer: Headers) -> None:
+    w = await world(client, officer)
+    url = f"/api/v1/analytics/kpi-summary?cohort_id={w['cohort']}&metric=revenue&period=2018-10"
+    months = (await client.get(url, headers=officer)).json()
+    days = (await client.get(url + "&progress=days", headers=officer)).json()
+    assert months["display"]["time_progress"] == "83.3%"  # 10 / 12
+    assert days["display"]["time_progress"] == "83.3%"  # 304 / 365 = 83.29%
+    assert months["time_progress"] != days["time_progress"]
+
+
+async def test_breakdown_by_project_stage(client: httpx.AsyncClient, clock: FixedClock, officer: Headers) -> None:
+    w = await world(client, officer)
+    await client.post(
+        "/api/v1/projects",
+        json={"name": "阶段测试项目", "introduced_on": "2018-01-01", "stage": "signed", "enterprise_id": w["ids"][2]},
+        headers=officer,
+    )
+    rows = (
+        await client.get(
+            f"/api/v1/analytics/kpi-breakdown?cohort_id={w['cohort']}&metric=revenue&period=2018-10&by=stage",
+            headers=officer,
+        )
+    ).json()["rows"]
+    assert [(r["key"], r["value"]) for r in rows] == [("signed", "500.00"), ("no_project", "200.00")]
+
+
+async def test_intensity_uses_the_area_in_force_at_the_period_end(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    zone = (
+        await client.post("/api/v1/zones", json={"code": "AREA", "name": "面积测试区", "kind": "core"}, headers=officer)
+    ).json()
+    for version in (
+        {"area_km2": "1.0", "effective_from": "2015-01-01", "effective_to": "2018-07-01"},
+        {"area_km2": "0.5", "effective_from": "2018-07-01"},
+    ):
+        await client.post(f"/api/v1/zones/{zone['id']}/area-versions", json=version, headers=officer)
+    created = await client.post(
+        "/api/v1/enterprises",
+        json={
+            "uscc": uscc(9),
+            "name": "面积测试企业",
+            "registered_capital": "1.00",
+            "industry_code": "64",
+            "source": "new",
+            "zone_id": zone["id"],
+        },
+        headers=officer,
+    )
+    rows = [
+        {
+            "enterprise_id": created.json()["id"],
+            "metric": "revenue",
+            "period": p,
+            "reported_as": "ytd",
+            "value": "100000000.00",
+        }
+        for p in ("2018-06", "2018-10")
+    ]
+    await client.post("/api/v1/kpi-facts/bulk", json={"rows": rows}, headers=officer)
+    base = f"/api/v1/analytics/kpi-intensity?zone_id={zone['id']}&metric=revenue"
+    june = (await client.get(base + "&period=2018-06", headers=officer)).json()
+    october = (await client.get(base + "&period=2018-10", headers=officer)).json()
+    assert (june["area_km2"], june["display"]["yi_per_km2"]) == ("1.000000", "1.0亿元/平方公里")
+    assert (october["area_km2"], october["display"]["yi_per_km2"]) == ("0.500000", "2.0亿元/平方公里")

@@ -137,6 +137,9 @@ async def kpi_summary(
     cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
     period: PeriodQuery,
+    progress: Annotated[
+        Literal["months", "days"], Query(description="Time progress as months ÷ 12, or days elapsed ÷ days in year")
+    ] = "months",
     green_from: Annotated[Decimal, Query(ge=-100, le=100)] = Decimal(0),
     yellow_from: Annotated[Decimal, Query(ge=-100, le=100)] = Decimal(-10),
 ) -> KpiSummary:
@@ -148,7 +151,9 @@ async def kpi_summary(
             errors=[{"loc": ["query", "yellow_from"], "message": "above green_from", "type": "threshold_order"}],
         )
     thresholds = LightThresholds(green_from=green_from, yellow_from=yellow_from)
-    return await kpi_analytics.summary(session, cohort_id, metric, _period(period, today), thresholds)
+    return await kpi_analytics.summary(
+        session, cohort_id, metric, _period(period, today), thresholds, day_weighted=progress == "days"
+    )
 
 
 @router.get(
@@ -189,7 +194,7 @@ async def kpi_threshold(
 @router.get(
     "/kpi-breakdown",
     response_model=Breakdown,
-    summary="A cohort's 1–N月 value by zone, industry section or enterprise (top N, largest first)",
+    summary="A cohort's 1–N月 value by zone, industry section, project stage or enterprise (top N, largest first)",
     responses=problem_responses(404),
 )
 async def kpi_breakdown(
@@ -199,7 +204,7 @@ async def kpi_breakdown(
     cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
     period: PeriodQuery,
-    by: Literal["zone", "industry", "enterprise"],
+    by: Literal["zone", "industry", "stage", "enterprise"],
     limit: Annotated[int, Query(ge=1, le=200)] = 10,
 ) -> Breakdown:
     return await kpi_analytics.breakdown(session, cohort_id, metric, _period(period, today), by, limit)
