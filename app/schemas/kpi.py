@@ -9,7 +9,7 @@ from app.schemas.common import VISIBLE_TEXT, Flag, Id, InputModel, PatchModel, R
 from app.services.calculators.kpi import Light
 
 MetricCode = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
-PeriodText = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+PeriodText = Annotated[str, StringConstraints(pattern=r"^(199\d|20\d\d|2100)-(0[1-9]|1[0-2])$")]
 # Finite, fen precision, within ±10^15 (a district's yearly total is far below).
 FactAmount = Annotated[
     Decimal, Field(ge=Decimal("-1000000000000000"), le=Decimal("1000000000000000"), decimal_places=2), exact(2)
@@ -181,6 +181,7 @@ class Intensity(BaseModel):
     period: str
     value: Decimal
     area_km2: Decimal = Field(description="The zone's area basis on the period's last day")
+    area_missing: list[int] = Field(description="Sub-zones without an area in force; if any, no intensity is given")
     yi_per_km2: Decimal | None = Field(description="亿元/平方公里, unrounded")
     wan_per_mu: Decimal | None = Field(description="万元/亩, unrounded")
     display: dict[str, str]
@@ -225,6 +226,8 @@ class SeriesPoint(BaseModel):
 
 
 class Series(BaseModel):
+    """Members are taken as of each month's end, the same set for both years of that month."""
+
     cohort_id: int
     metric: str
     year: int

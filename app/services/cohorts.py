@@ -7,9 +7,20 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, extract, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
+from app.core.errors import ConflictError, NotFoundError, ProblemError, field_problem, unknown_reference
 from app.core.principal import Principal
-from app.models import Cohort, CohortKind, CohortMember, Enterprise, Metric, Project, ProjectStage, Target, Zone
+from app.models import (
+    Cohort,
+    CohortKind,
+    CohortMember,
+    Enterprise,
+    Metric,
+    Project,
+    ProjectStage,
+    ProjectStageEvent,
+    Target,
+    Zone,
+)
 from app.schemas.kpi import CohortCreate, MemberIn, TargetIn
 from app.services import audit
 from app.services.calculators.periods import Period
@@ -21,23 +32,37 @@ def period_end(period: Period) -> date:
 
 
 def members_query(cohort: Cohort, on: date) -> Select[Any]:
-    """SQL for the ids of the cohort's members on a date (the period's last day)."""
+    """SQL for the DISTINCT ids of the cohort's members on a date (the period's last day): each member
+    counts once however many memberships or key projects it has, and only what was true on that date."""
     if cohort.kind is CohortKind.static:
-        return select(CohortMember.enterprise_id).where(
+        stmt: Select[Any] = select(CohortMember.enterprise_id).where(
             CohortMember.cohort_id == cohort.id,
             CohortMember.joined_on <= on,
             or_(CohortMember.left_on.is_(None), CohortMember.left_on > on),
         )
-    if cohort.kind is CohortKind.zone:
-        return select(Enterprise.id).where(in_zone(Enterprise.zone_id, cohort.rule_value or 0))
-    if cohort.kind is CohortKind.group:
+    elif cohort.kind is CohortKind.zone:
+        stmt = select(Enterprise.id).where(in_zone(Enterprise.zone_id, cohort.rule_value or 0))
+    elif cohort.kind is CohortKind.group:
         members = subtree(Enterprise, cohort.rule_value or 0, "group_subtree")
-        return select(members.c.id)
-    if cohort.kind is CohortKind.settled_year:
-        return select(Enterprise.id).where(extract("year", Enterprise.settled_on) == cohort.rule_value)
-    return select(Project.enterprise_id).where(
-        Project.is_key.is_(True), Project.stage != ProjectStage.dropped, Project.enterprise_id.is_not(None)
-    )
+        stmt = select(members.c.id)
+    elif cohort.kind is CohortKind.settled_year:
+        stmt = select(Enterprise.id).where(
+            extract("year", Enterprise.settled_on) == cohort.rule_value, Enterprise.settled_on <= on
+        )
+    else:
+        dropped_by_then = (
+            select(ProjectStageEvent.id)
+            .where(
+                ProjectStageEvent.project_id == Project.id,
+                ProjectStageEvent.to_stage == ProjectStage.dropped,
+                ProjectStageEvent.occurred_on <= on,
+            )
+            .exists()
+        )
+        stmt = select(Project.enterprise_id).where(
+            Project.is_key.is_(True), Project.enterprise_id.is_not(None), Project.introduced_on <= on, ~dropped_by_then
+        )
+    return stmt.distinct()
 
 
 async def list_cohorts(session: AsyncSession) -> list[Cohort]:
@@ -65,7 +90,8 @@ async def create_cohort(session: AsyncSession, actor: Principal, data: CohortCre
     # A rule that matches nobody is almost always a mistake (a wrong zone, a wrong year).
     matches = cohort.kind is CohortKind.static or await session.scalar(select(exists(members_query(cohort, today))))
     if not matches:
-        raise field_problem(422, "empty_cohort", "rule_value", "该口径不包含任何企业 / the rule matches no enterprise")
+        field = "kind" if data.rule_value is None else "rule_value"
+        raise field_problem(422, "empty_cohort", field, "该口径不包含任何企业 / the rule matches no enterprise")
     session.add(cohort)
     await session.flush()
     audit.record(session, actor, "create", "cohort", cohort.id, None, audit.snapshot(cohort))
@@ -88,14 +114,33 @@ async def set_members(session: AsyncSession, actor: Principal, cohort_id: int, m
         raise ConflictError("rule_cohort", "按规则的口径没有名单 / a rule cohort has no member list")
     ids = {m.enterprise_id for m in members}
     known = set(await session.scalars(select(Enterprise.id).where(Enterprise.id.in_(ids))))
-    for index, member in enumerate(members):
-        if member.enterprise_id not in known:
-            raise field_problem(
-                422,
-                "unknown_reference",
-                "members",
-                f"第 {index} 项：企业 {member.enterprise_id} 不存在",
-            )
+    errors = [
+        {
+            "loc": ["body", i, "enterprise_id"],
+            "message": f"企业 {m.enterprise_id} 不存在 / no such enterprise",
+            "type": "unknown_reference",
+        }
+        for i, m in enumerate(members)
+        if m.enterprise_id not in known
+    ]
+    # One enterprise's memberships may not overlap, or it would count twice for a period.
+    last_end: dict[int, tuple[int, date | None]] = {}
+    for i, m in sorted(enumerate(members), key=lambda im: (im[1].enterprise_id, im[1].joined_on)):
+        if m.enterprise_id in last_end:
+            previous, end = last_end[m.enterprise_id]
+            if end is None or m.joined_on < end:
+                errors.append(
+                    {
+                        "loc": ["body", i, "joined_on"],
+                        "type": "overlapping_membership",
+                        "message": f"与第 {previous} 项的会员期重叠 / overlaps item {previous}",
+                    }
+                )
+        last_end[m.enterprise_id] = (i, m.left_on)
+    if errors:
+        raise ProblemError(
+            422, "invalid_members", f"{len(errors)} 项有误 / {len(errors)} invalid member(s)", errors=errors[:50]
+        )
     before = {"members": len(await list_members(session, cohort_id))}
     await session.execute(delete(CohortMember).where(CohortMember.cohort_id == cohort_id))
     session.add_all(

@@ -6,7 +6,7 @@ from sqlalchemy import String, and_, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.core.errors import unknown_reference
+from app.core.errors import ProblemError
 from app.models import Enterprise, Industry, KpiFact, Metric, Project, ProjectStage, Zone
 from app.reference.industries import SECTIONS
 from app.schemas.kpi import (
@@ -34,7 +34,12 @@ MAX_EXCLUDED_LISTED = 100
 async def _metric(session: AsyncSession, code: str) -> Metric:
     metric = await session.scalar(select(Metric).where(Metric.code == code))
     if metric is None:
-        raise unknown_reference("metric", "metric", code)
+        raise ProblemError(
+            422,
+            "unknown_reference",
+            f"指标 {code} 不存在 / metric {code} does not exist",
+            errors=[{"loc": ["query", "metric"], "message": f"no metric {code}", "type": "unknown_reference"}],
+        )
     return metric
 
 
@@ -150,12 +155,14 @@ async def zone_intensity(session: AsyncSession, zone_id: int, metric_code: str, 
         )
     ) or Decimal(0)
     basis = await area_basis(session, zone_id, period_end(period))
-    result = kpi.intensity(value, basis.area_km2)
+    # A sub-zone without an area would count its value but not its land: no figure rather than an inflated one.
+    result = kpi.intensity(value, basis.area_km2) if not basis.missing else None
     return Intensity(
         zone_id=zone_id,
         metric=metric.code,
         period=str(period),
         value=value,
+        area_missing=basis.missing,
         area_km2=basis.area_km2,
         yi_per_km2=result.yi_per_km2 if result else None,
         wan_per_mu=result.wan_per_mu if result else None,
@@ -265,13 +272,21 @@ async def series(session: AsyncSession, cohort_id: int, metric_code: str, year: 
     """Month by month for a year, with the previous year beside it (members as of the year's end)."""
     cohort = await get_cohort(session, cohort_id)
     metric = await _metric(session, metric_code)
-    members = members_query(cohort, period_end(Period(year, 12)))
-    rows = await session.execute(
-        select(KpiFact.year, KpiFact.month, func.sum(KpiFact.monthly_value), func.sum(KpiFact.ytd_value))
-        .where(KpiFact.enterprise_id.in_(members), KpiFact.metric_id == metric.id, KpiFact.year.in_((year, year - 1)))
-        .group_by(KpiFact.year, KpiFact.month)
-    )
-    sums = {(y, m): (monthly, ytd) for y, m, monthly, ytd in rows}
+    sums: dict[tuple[int, int], tuple[Decimal | None, Decimal | None]] = {}
+    for month in range(1, 13):
+        # Membership as of each month's end, the same set for both years (as the summary counts it).
+        members = members_query(cohort, period_end(Period(year, month)))
+        for y, monthly, ytd in await session.execute(
+            select(KpiFact.year, func.sum(KpiFact.monthly_value), func.sum(KpiFact.ytd_value))
+            .where(
+                KpiFact.enterprise_id.in_(members),
+                KpiFact.metric_id == metric.id,
+                KpiFact.year.in_((year, year - 1)),
+                KpiFact.month == month,
+            )
+            .group_by(KpiFact.year)
+        ):
+            sums[(y, month)] = (monthly, ytd)
     return Series(
         cohort_id=cohort.id,
         metric=metric.code,

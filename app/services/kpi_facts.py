@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -111,7 +112,7 @@ def _refuse(errors: list[dict[str, Any]], code: str) -> ProblemError:
 Key = tuple[int, int, int, int]  # enterprise, metric, year, month
 
 
-async def upsert_facts(session: AsyncSession, actor: Principal, batch: FactBatch) -> BulkResult:
+async def upsert_facts(session: AsyncSession, actor: Principal, batch: FactBatch, today: date) -> BulkResult:
     """All-or-nothing upsert. Safe to retry: rows equal to what is stored change nothing.
 
     Every touched enterprise-metric-year is re-derived from its reported months, so correcting an
@@ -149,6 +150,9 @@ async def upsert_facts(session: AsyncSession, actor: Principal, batch: FactBatch
         if metric is None or enterprise_id is None:
             continue
         period = Period.parse(row.period)
+        if (period.year, period.month) > (today.year, today.month):
+            errors.append(_row_error(index, "period", f"{period} 尚未到来 / {period} is in the future"))
+            continue
         key = (enterprise_id, metric.id, period.year, period.month)
         if key in wanted:
             errors.append(_row_error(index, "period", f"与第 {wanted[key][0]} 行重复 / repeats row {wanted[key][0]}"))

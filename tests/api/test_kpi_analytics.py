@@ -261,3 +261,131 @@ async def test_intensity_uses_the_area_in_force_at_the_period_end(
     october = (await client.get(base + "&period=2018-10", headers=officer)).json()
     assert (june["area_km2"], june["display"]["yi_per_km2"]) == ("1.000000", "1.0亿元/平方公里")
     assert (october["area_km2"], october["display"]["yi_per_km2"]) == ("0.500000", "2.0亿元/平方公里")
+
+
+async def test_an_enterprise_counts_once_however_many_key_projects_it_has(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    # Found in review: two key projects of one enterprise doubled its figures.
+    w = await world(client, officer)
+    for name in ("一期项目", "二期项目"):
+        await client.post(
+            "/api/v1/projects",
+            json={"name": name, "introduced_on": "2018-01-01", "is_key": True, "enterprise_id": w["ids"][0]},
+            headers=officer,
+        )
+    cohort = await client.post(
+        "/api/v1/cohorts", json={"code": "key", "name": "重点", "kind": "key_projects"}, headers=officer
+    )
+    body = (await summary(client, officer, cohort.json()["id"])).json()
+    assert (body["actual"], body["comparable_base"]) == ("150.00", "100.00")
+
+
+async def test_overlapping_memberships_are_refused(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    w = await world(client, officer)
+    members = [
+        {"enterprise_id": w["ids"][0], "joined_on": "2018-01-01"},
+        {"enterprise_id": w["ids"][0], "joined_on": "2018-03-01"},
+        {"enterprise_id": 424242, "joined_on": "2018-01-01"},
+    ]
+    response = await client.put(f"/api/v1/cohorts/{w['cohort']}/members", json=members, headers=officer)
+    assert response.status_code == 422
+    assert {tuple(e["loc"]) for e in response.json()["errors"]} == {
+        ("body", 2, "enterprise_id"),
+        ("body", 1, "joined_on"),
+    }
+    assert len((await client.get(f"/api/v1/cohorts/{w['cohort']}/members", headers=officer)).json()) == 3  # unchanged
+
+
+async def test_rule_cohorts_follow_the_date(client: httpx.AsyncClient, clock: FixedClock, officer: Headers) -> None:
+    # Found in review: a settled-year cohort counted in June an enterprise that settled in September.
+    created = await client.post(
+        "/api/v1/enterprises",
+        json={
+            "uscc": uscc(20),
+            "name": "九月落户企业",
+            "registered_capital": "1.00",
+            "industry_code": "64",
+            "source": "new",
+            "settled_on": "2018-09-01",
+        },
+        headers=officer,
+    )
+    eid = created.json()["id"]
+    rows = [
+        {"enterprise_id": eid, "metric": "revenue", "period": p, "reported_as": "ytd", "value": "10.00"}
+        for p in ("2018-06", "2018-10")
+    ]
+    await client.post("/api/v1/kpi-facts/bulk", json={"rows": rows}, headers=officer)
+    cohort = await client.post(
+        "/api/v1/cohorts",
+        json={"code": "y2018", "name": "2018落户", "kind": "settled_year", "rule_value": 2018},
+        headers=officer,
+    )
+    june = (await summary(client, officer, cohort.json()["id"], "2018-06")).json()
+    october = (await summary(client, officer, cohort.json()["id"])).json()
+    assert (june["actual"], october["actual"]) == ("0", "10.00")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/analytics/kpi-summary?cohort_id=1&metric=revenue&period=0000-01",
+        "/api/v1/analytics/kpi-threshold?cohort_id=1&metric=revenue&period=2018-10&threshold=0.001",
+    ],
+)
+async def test_out_of_range_queries_are_422(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers, query: str
+) -> None:
+    assert (await client.get(query, headers=officer)).status_code == 422
+
+
+async def test_future_facts_are_refused(client: httpx.AsyncClient, clock: FixedClock, officer: Headers) -> None:
+    w = await world(client, officer)
+    row = {
+        "enterprise_id": w["ids"][0],
+        "metric": "revenue",
+        "period": "2018-11",
+        "reported_as": "ytd",
+        "value": "1.00",
+    }
+    response = await client.post("/api/v1/kpi-facts/bulk", json={"rows": [row]}, headers=officer)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "rows", 0, "period"]
+
+
+async def test_no_intensity_on_a_partial_area_basis(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers
+) -> None:
+    parent = (
+        await client.post("/api/v1/zones", json={"code": "P", "name": "父区", "kind": "cluster"}, headers=officer)
+    ).json()
+    measured = (
+        await client.post(
+            "/api/v1/zones",
+            json={"code": "PA", "name": "有面积", "kind": "core", "parent_id": parent["id"]},
+            headers=officer,
+        )
+    ).json()
+    unmeasured = (
+        await client.post(
+            "/api/v1/zones",
+            json={"code": "PB", "name": "无面积", "kind": "support", "parent_id": parent["id"]},
+            headers=officer,
+        )
+    ).json()
+    await client.post(
+        f"/api/v1/zones/{measured['id']}/area-versions",
+        json={"area_km2": "1", "effective_from": "2015-01-01"},
+        headers=officer,
+    )
+    body = (
+        await client.get(
+            f"/api/v1/analytics/kpi-intensity?zone_id={parent['id']}&metric=revenue&period=2018-10", headers=officer
+        )
+    ).json()
+    assert body["area_missing"] == [unmeasured["id"]]
+    assert body["yi_per_km2"] is None
+    assert body["display"]["yi_per_km2"] == "--"

@@ -114,7 +114,9 @@ def _period(text: str, today: date) -> Period:
     return period
 
 
-PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM (1–N月)")]
+PeriodQuery = Annotated[
+    str, Query(pattern=r"^(199\d|20\d\d|2100)-(0[1-9]|1[0-2])$", description="The month, YYYY-MM (1–N月)")
+]
 
 
 @router.get(
@@ -186,7 +188,9 @@ async def kpi_threshold(
     cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
     period: PeriodQuery,
-    threshold: Annotated[Decimal, Query(gt=0, le=Decimal("1000000000000000"), description="In the metric's unit")],
+    threshold: Annotated[
+        Decimal, Query(gt=0, le=Decimal("1000000000000000"), decimal_places=2, description="In the metric's unit")
+    ],
 ) -> ThresholdGroup:
     return await kpi_analytics.threshold_group(session, cohort_id, metric, _period(period, today), threshold)
 

@@ -64,7 +64,7 @@ async def list_members(
 )
 async def set_members(
     cohort_id: IdPath,
-    members: Annotated[list[MemberIn], Body(max_length=100_000)],
+    members: Annotated[list[MemberIn], Body(max_length=20_000)],
     session: SessionDep,
     actor: Annotated[Principal, require("kpis:write")],
 ) -> list[MemberRead]:

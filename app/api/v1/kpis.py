@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import KpiFact
@@ -92,9 +92,9 @@ async def update_metric(
     responses=problem_responses(413, 415),
 )
 async def bulk_upsert(
-    batch: FactBatch, session: SessionDep, actor: Annotated[Principal, require("kpis:write")]
+    batch: FactBatch, session: SessionDep, actor: Annotated[Principal, require("kpis:write")], today: TodayDep
 ) -> BulkResult:
-    return await service.upsert_facts(session, actor, batch)
+    return await service.upsert_facts(session, actor, batch, today)
 
 
 @router.get("/kpi-facts", response_model=PageOut[FactRead], summary="Stored facts, with both derived figures")

@@ -40,6 +40,7 @@ def derive_year(
     derived: dict[int, Derived] = {}
     problems: list[Inconsistency] = []
     previous: Decimal | None = Decimal(0)  # the cumulative before January is zero
+    highest = Decimal(0)  # the highest cumulative known so far: even across a gap, none may fall below it
     for month in range(1, 13):
         if month not in reported:
             previous = None
@@ -51,14 +52,16 @@ def derive_year(
         else:
             own = report.value
             cumulative = previous + report.value if previous is not None else None
-        if non_negative and own is not None and own < 0:
+        if non_negative and ((own is not None and own < 0) or (cumulative is not None and cumulative < highest)):
             problems.append(
                 Inconsistency(
                     month,
-                    f"{month}月当月值为负（累计低于上月）/ month {month}'s own value would be {own}: "
-                    "a cumulative below the previous month's",
+                    f"{month}月累计低于此前已知累计 {highest}（当月值为负）/ month {month}'s cumulative falls below "
+                    f"an earlier one ({highest}): its own value would be negative",
                 )
             )
+        if cumulative is not None:
+            highest = max(highest, cumulative)
         derived[month] = Derived(monthly=own, ytd=cumulative)
         previous = cumulative
     return derived, problems

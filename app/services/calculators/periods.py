@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Self
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+FIRST_YEAR, LAST_YEAR = 1990, 2100
 
 
 @dataclass(frozen=True, order=True)
@@ -15,8 +16,8 @@ class Period:
     @classmethod
     def parse(cls, text: str) -> Self:
         match = _PERIOD.match(text)
-        if match is None:
-            raise ValueError(f"{text!r} is not a month like 2018-10")
+        if match is None or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            raise ValueError(f"{text!r} is not a month like 2018-10 between {FIRST_YEAR} and {LAST_YEAR}")
         return cls(int(match.group(1)), int(match.group(2)))
 
     def __str__(self) -> str:

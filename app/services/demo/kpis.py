@@ -98,7 +98,7 @@ async def load_kpis(session: AsyncSession, today: date) -> bool:
         rows += _rows(named, metric, 2018, _yi(named_now))
         rows += _rows(named, metric, 2017, _yi(named_then))
         rows += _rows(new_elsewhere, metric, 2018, _yi(new_now))
-    await kpi_facts.upsert_facts(session, SYSTEM, FactBatch(rows=rows))
+    await kpi_facts.upsert_facts(session, SYSTEM, FactBatch(rows=rows), today)
 
     key = await cohorts.create_cohort(
         session, SYSTEM, CohortCreate(code="key-2018", name="2018年重点招商项目（示例）", kind=CohortKind.static), today
