@@ -114,6 +114,8 @@ def _period(text: str, today: date) -> Period:
     return period
 
 
+CohortQuery = Annotated[int, Query(ge=1, le=MAX_ID, description="The cohort figures are computed over")]
+MetricQuery = Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$", description="e.g. revenue, tax")]
 PeriodQuery = Annotated[
     str, Query(pattern=r"^(199\d|20\d\d|2100)-(0[1-9]|1[0-2])$", description="The month, YYYY-MM (1–N月)")
 ]
@@ -136,8 +138,8 @@ async def kpi_summary(
     session: SessionDep,
     _actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
-    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
-    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    cohort_id: CohortQuery,
+    metric: MetricQuery,
     period: PeriodQuery,
     progress: Annotated[
         Literal["months", "days"], Query(description="Time progress as months ÷ 12, or days elapsed ÷ days in year")
@@ -169,7 +171,7 @@ async def kpi_intensity(
     _actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     zone_id: Annotated[int, Query(ge=1, le=MAX_ID)],
-    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    metric: MetricQuery,
     period: PeriodQuery,
 ) -> Intensity:
     return await kpi_analytics.zone_intensity(session, zone_id, metric, _period(period, today))
@@ -185,8 +187,8 @@ async def kpi_threshold(
     session: SessionDep,
     _actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
-    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
-    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    cohort_id: CohortQuery,
+    metric: MetricQuery,
     period: PeriodQuery,
     threshold: Annotated[
         Decimal, Query(gt=0, le=Decimal("1000000000000000"), decimal_places=2, description="In the metric's unit")
@@ -205,8 +207,8 @@ async def kpi_breakdown(
     session: SessionDep,
     _actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
-    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
-    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    cohort_id: CohortQuery,
+    metric: MetricQuery,
     period: PeriodQuery,
     by: Literal["zone", "industry", "stage", "enterprise"],
     limit: Annotated[int, Query(ge=1, le=200)] = 10,
@@ -223,8 +225,8 @@ async def kpi_breakdown(
 async def kpi_series(
     session: SessionDep,
     _actor: Annotated[Principal, require("kpis:read")],
-    cohort_id: Annotated[int, Query(ge=1, le=MAX_ID)],
-    metric: Annotated[str, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")],
+    cohort_id: CohortQuery,
+    metric: MetricQuery,
     year: Annotated[int, Query(ge=1990, le=2100)],
 ) -> Series:
     return await kpi_analytics.series(session, cohort_id, metric, year)
