@@ -1,6 +1,8 @@
 from dataclasses import dataclass
 from typing import Literal
 
+from app.core.scopes import SCOPES
+
 PrincipalKind = Literal["user", "client", "system"]
 
 
@@ -19,4 +21,5 @@ class Principal:
         return f"{self.kind}:{self.id}" if self.id is not None else self.kind
 
 
-SYSTEM = Principal(kind="system", id=None, name="console", scopes=frozenset())
+# The console (`zhaoshang create-user`, `demo-data`) acts with every scope: whoever runs it runs the server.
+SYSTEM = Principal(kind="system", id=None, name="console", scopes=frozenset(SCOPES))

@@ -21,18 +21,20 @@ SCOPES: dict[str, str] = {
     "confidential:read": "查看保密项目真实名称 / see the real names of projects that have a code name",
     "kpis:read": "查看指标数据 / read metrics and monthly KPI facts",
     "kpis:write": "报送指标数据 / submit KPI facts (bulk) and maintain metrics",
+    "sensitive_kpis:read": "查看涉税等敏感指标 / see sensitive metrics' figures, such as tax",
 }
 
 # Clearances: what a caller must hold to see personal data and confidential project names.
 PERSONAL_DATA = "personal_data:read"
 CONFIDENTIAL = "confidential:read"
+SENSITIVE_KPIS = "sensitive_kpis:read"
 
 _REGISTRY_READ = frozenset(
     {"enterprises:read", "zones:read", "land_parcels:read", "analytics:read", "projects:read", "kpis:read"}
 )
 _REGISTRY_WRITE = frozenset({"enterprises:write", "zones:write", "land_parcels:write", "projects:write", "kpis:write"})
 # Cleared staff: contacts unmasked and the real names behind project code names.
-_CLEARED = frozenset({"personal_data:read", "confidential:read"})
+_CLEARED = frozenset({"personal_data:read", "confidential:read", "sensitive_kpis:read"})
 
 
 class Role(StrEnum):

@@ -32,6 +32,7 @@ class Metric(VersionedMixin, TimestampMixin, Base):
     kind: Mapped[MetricKind] = mapped_column(Enum(MetricKind, native_enum=False, length=16))
     higher_is_better: Mapped[bool] = mapped_column(default=True)
     non_negative: Mapped[bool] = mapped_column(default=True, doc="a month's own value is never below zero")
+    sensitive: Mapped[bool] = mapped_column(default=False, doc="figures only for callers holding sensitive_kpis:read")
 
 
 FactValue = ScaledDecimal(precision=20, scale=2)

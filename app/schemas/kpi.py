@@ -24,6 +24,7 @@ class MetricCreate(InputModel):
     kind: MetricKind = MetricKind.money
     higher_is_better: Flag = True
     non_negative: Flag = Field(default=True, description="A month's own value is never below zero")
+    sensitive: Flag = Field(default=False, description="Figures only for callers holding sensitive_kpis:read (tax)")
 
 
 class MetricUpdate(PatchModel):
@@ -40,6 +41,7 @@ class MetricRead(ReadModel):
     kind: MetricKind
     higher_is_better: bool
     non_negative: bool
+    sensitive: bool
     version: int
 
 

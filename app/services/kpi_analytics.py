@@ -25,14 +25,17 @@ from app.services.calculators.periods import Period
 from app.services.calculators.presentation import growth_text, percent
 from app.services.calculators.units import round_half_up, share, yuan_to_yi
 from app.services.cohorts import get_cohort, members_query, period_end, targets_for
+from app.services.kpi_facts import ensure_visible
 from app.services.trees import in_zone
 from app.services.zones import area_basis, get_zone
 
 MAX_EXCLUDED_LISTED = 100
 
 
-async def _metric(session: AsyncSession, code: str) -> Metric:
+async def _metric(session: AsyncSession, code: str, scopes: frozenset[str]) -> Metric:
     metric = await session.scalar(select(Metric).where(Metric.code == code))
+    if metric is not None:
+        ensure_visible(metric, scopes)
     if metric is None:
         raise ProblemError(
             422,
@@ -49,12 +52,13 @@ async def summary(
     metric_code: str,
     period: Period,
     thresholds: kpi.LightThresholds,
+    scopes: frozenset[str],
     *,
     day_weighted: bool = False,
 ) -> KpiSummary:
     """1–N月 actual, growth on a comparable basis, targets, completion, time progress, gap and light."""
     cohort = await get_cohort(session, cohort_id)
-    metric = await _metric(session, metric_code)
+    metric = await _metric(session, metric_code, scopes)
     members = members_query(cohort, period_end(period)).subquery("members")
     current, base = aliased(KpiFact), aliased(KpiFact)
     base_period = period.a_year_earlier
@@ -140,10 +144,12 @@ async def summary(
     )
 
 
-async def zone_intensity(session: AsyncSession, zone_id: int, metric_code: str, period: Period) -> Intensity:
+async def zone_intensity(
+    session: AsyncSession, zone_id: int, metric_code: str, period: Period, scopes: frozenset[str]
+) -> Intensity:
     """地均强度: the zone's enterprises' 1–N月 total over the zone's area basis on the period's last day."""
     await get_zone(session, zone_id)
-    metric = await _metric(session, metric_code)
+    metric = await _metric(session, metric_code, scopes)
     value = await session.scalar(
         select(func.sum(KpiFact.ytd_value))
         .join(Enterprise, Enterprise.id == KpiFact.enterprise_id)
@@ -174,11 +180,11 @@ async def zone_intensity(session: AsyncSession, zone_id: int, metric_code: str, 
 
 
 async def threshold_group(
-    session: AsyncSession, cohort_id: int, metric_code: str, period: Period, threshold: Decimal
+    session: AsyncSession, cohort_id: int, metric_code: str, period: Period, threshold: Decimal, scopes: frozenset[str]
 ) -> ThresholdGroup:
     """Members whose 1–N月 value reaches the threshold (亿元税收企业: tax ≥ 1亿元), largest first."""
     cohort = await get_cohort(session, cohort_id)
-    metric = await _metric(session, metric_code)
+    metric = await _metric(session, metric_code, scopes)
     members = members_query(cohort, period_end(period))
     rows = await session.execute(
         select(Enterprise.id, Enterprise.name, KpiFact.ytd_value)
@@ -202,11 +208,17 @@ async def threshold_group(
 
 
 async def breakdown(
-    session: AsyncSession, cohort_id: int, metric_code: str, period: Period, by: str, limit: int
+    session: AsyncSession,
+    cohort_id: int,
+    metric_code: str,
+    period: Period,
+    by: str,
+    limit: int,
+    scopes: frozenset[str],
 ) -> Breakdown:
     """The cohort's 1–N月 value split by zone, industry section or enterprise (top N), summed in SQL."""
     cohort = await get_cohort(session, cohort_id)
-    metric = await _metric(session, metric_code)
+    metric = await _metric(session, metric_code, scopes)
     members = members_query(cohort, period_end(period))
     facts = (
         select(KpiFact.enterprise_id, KpiFact.ytd_value)
@@ -268,10 +280,10 @@ async def breakdown(
     )
 
 
-async def series(session: AsyncSession, cohort_id: int, metric_code: str, year: int) -> Series:
+async def series(session: AsyncSession, cohort_id: int, metric_code: str, year: int, scopes: frozenset[str]) -> Series:
     """Month by month for a year, with the previous year beside it (members as of the year's end)."""
     cohort = await get_cohort(session, cohort_id)
-    metric = await _metric(session, metric_code)
+    metric = await _metric(session, metric_code, scopes)
     sums: dict[tuple[int, int], tuple[Decimal | None, Decimal | None]] = {}
     for month in range(1, 13):
         # Membership as of each month's end, the same set for both years (as the summary counts it).

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, ProblemError
 from app.core.principal import Principal
+from app.core.scopes import SENSITIVE_KPIS
 from app.models import Enterprise, KpiFact, Metric, ReportedAs
 from app.schemas.kpi import BulkResult, FactBatch, MetricCreate, MetricUpdate
 from app.services import audit
@@ -23,6 +24,16 @@ MAX_ROW_ERRORS = 50
 
 
 # --- metrics ---------------------------------------------------------------------------------------------
+
+
+def ensure_visible(metric: Metric, scopes: frozenset[str]) -> None:
+    """Sensitive metrics (tax) are for cleared callers only, as contacts are (DESIGN §4)."""
+    if metric.sensitive and SENSITIVE_KPIS not in scopes:
+        raise ProblemError(
+            403,
+            "insufficient_scope",
+            f"指标 {metric.code} 为敏感指标，需要 {SENSITIVE_KPIS} / {metric.code} figures need {SENSITIVE_KPIS}",
+        )
 
 
 async def list_metrics(session: AsyncSession) -> list[Metric]:
@@ -67,6 +78,7 @@ async def update_metric(
 
 @dataclass(frozen=True)
 class FactFilter:
+    cleared: bool  # may see sensitive metrics' facts
     enterprise_id: int | None = None
     metric_id: int | None = None
     year: int | None = None
@@ -84,6 +96,8 @@ async def list_facts(session: AsyncSession, flt: FactFilter, page: PageRequest) 
         stmt = stmt.where(KpiFact.month >= flt.month_from)
     if flt.month_to is not None:
         stmt = stmt.where(KpiFact.month <= flt.month_to)
+    if not flt.cleared:
+        stmt = stmt.where(KpiFact.metric_id.not_in(select(Metric.id).where(Metric.sensitive.is_(True))))
     return await paginate(session, stmt, page, FACT_SORTS, KpiFact.id)
 
 
@@ -135,6 +149,8 @@ async def upsert_facts(session: AsyncSession, actor: Principal, batch: FactBatch
         )
     )
 
+    for chosen in metrics.values():
+        ensure_visible(chosen, actor.scopes)  # who may not read tax may not write it either
     errors: list[dict[str, Any]] = []
     wanted: dict[Key, tuple[int, ReportedAs, Any]] = {}
     for index, row in enumerate(rows):

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.Enum("money", "count", name="metrickind", native_enum=False, length=16), nullable=False),
         sa.Column("higher_is_better", sa.Boolean(), nullable=False),
         sa.Column("non_negative", sa.Boolean(), nullable=False),
+        sa.Column("sensitive", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", app.models.types.UTCDateTime(timezone=True), nullable=False),
@@ -47,6 +48,7 @@ def upgrade() -> None:
         sa.column("kind"),
         sa.column("higher_is_better"),
         sa.column("non_negative"),
+        sa.column("sensitive"),
         sa.column("version"),
         sa.column("created_at", app.models.types.UTCDateTime()),
         sa.column("updated_at", app.models.types.UTCDateTime()),
@@ -61,6 +63,7 @@ def upgrade() -> None:
                 "kind": "money",
                 "higher_is_better": True,
                 "non_negative": True,
+                "sensitive": code == "tax",  # tax figures only for cleared callers (DESIGN §4)
                 "version": 1,
                 "created_at": now,
                 "updated_at": now,

@@ -389,3 +389,15 @@ async def test_no_intensity_on_a_partial_area_basis(
     assert body["area_missing"] == [unmeasured["id"]]
     assert body["yi_per_km2"] is None
     assert body["display"]["yi_per_km2"] == "--"
+
+
+async def test_a_viewer_gets_no_tax_analytics(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers, make_user: UserFactory
+) -> None:
+    w = await world(client, officer)
+    _, viewer = await make_user(Role.viewer)
+    base = f"/api/v1/analytics/kpi-summary?cohort_id={w['cohort']}&period=2018-10&metric="
+    assert (await client.get(base + "revenue", headers=viewer)).status_code == 200
+    refused = await client.get(base + "tax", headers=viewer)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "insufficient_scope"

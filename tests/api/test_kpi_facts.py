@@ -183,3 +183,42 @@ async def test_metrics_are_listed_added_and_writes_need_the_scope(
     _, viewer = await make_user(Role.viewer)
     assert (await client.get("/api/v1/kpi-facts", headers=viewer)).status_code == 200
     assert (await bulk(client, viewer, row("2018-01", "1.00"))).status_code == 403
+
+
+async def test_tax_figures_are_for_cleared_callers_only(
+    client: httpx.AsyncClient, officer: Headers, enterprise: int, make_user: UserFactory
+) -> None:
+    # DESIGN §4: sensitive fields (contacts, tax figures) only to roles cleared for them.
+    await bulk(client, officer, row("2018-01", "10.00"), row("2018-01", "2.00", metric="tax"))
+    _, viewer = await make_user(Role.viewer)
+    listed = (await client.get("/api/v1/kpi-facts?year=2018", headers=viewer)).json()
+    assert [f["metric"] for f in listed["items"]] == ["revenue"]
+    assert (await client.get("/api/v1/kpi-facts?metric=tax", headers=viewer)).status_code == 403
+    tax_fact = (await client.get("/api/v1/kpi-facts?metric=tax", headers=officer)).json()["items"][0]
+    assert (await client.get(f"/api/v1/kpi-facts/{tax_fact['id']}", headers=viewer)).status_code == 403
+    assert (await client.get(f"/api/v1/kpi-facts/{tax_fact['id']}/history", headers=viewer)).status_code == 403
+    metrics = {m["code"]: m["sensitive"] for m in (await client.get("/api/v1/metrics", headers=viewer)).json()}
+    assert metrics["tax"] is True and metrics["revenue"] is False
+
+
+async def test_a_district_system_without_clearance_cannot_submit_tax(
+    client: httpx.AsyncClient, enterprise: int, admin_headers: Headers
+) -> None:
+    registered = (
+        await client.post(
+            "/api/v1/clients", json={"name": "统计局", "scopes": ["kpis:read", "kpis:write"]}, headers=admin_headers
+        )
+    ).json()
+    token = (
+        await client.post(
+            "/api/v1/auth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": registered["client_id"],
+                "client_secret": registered["client_secret"],
+            },
+        )
+    ).json()["access_token"]
+    machine = {"Authorization": f"Bearer {token}"}
+    assert (await bulk(client, machine, row("2018-01", "1.00", metric="tax"))).status_code == 403
+    assert (await bulk(client, machine, row("2018-01", "1.00"))).status_code == 200

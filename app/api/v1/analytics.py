@@ -136,7 +136,7 @@ PeriodQuery = Annotated[
 )
 async def kpi_summary(
     session: SessionDep,
-    _actor: Annotated[Principal, require("kpis:read")],
+    actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     cohort_id: CohortQuery,
     metric: MetricQuery,
@@ -156,7 +156,7 @@ async def kpi_summary(
         )
     thresholds = LightThresholds(green_from=green_from, yellow_from=yellow_from)
     return await kpi_analytics.summary(
-        session, cohort_id, metric, _period(period, today), thresholds, day_weighted=progress == "days"
+        session, cohort_id, metric, _period(period, today), thresholds, actor.scopes, day_weighted=progress == "days"
     )
 
 
@@ -168,13 +168,13 @@ async def kpi_summary(
 )
 async def kpi_intensity(
     session: SessionDep,
-    _actor: Annotated[Principal, require("kpis:read")],
+    actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     zone_id: Annotated[int, Query(ge=1, le=MAX_ID)],
     metric: MetricQuery,
     period: PeriodQuery,
 ) -> Intensity:
-    return await kpi_analytics.zone_intensity(session, zone_id, metric, _period(period, today))
+    return await kpi_analytics.zone_intensity(session, zone_id, metric, _period(period, today), actor.scopes)
 
 
 @router.get(
@@ -185,7 +185,7 @@ async def kpi_intensity(
 )
 async def kpi_threshold(
     session: SessionDep,
-    _actor: Annotated[Principal, require("kpis:read")],
+    actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     cohort_id: CohortQuery,
     metric: MetricQuery,
@@ -194,7 +194,9 @@ async def kpi_threshold(
         Decimal, Query(gt=0, le=Decimal("1000000000000000"), decimal_places=2, description="In the metric's unit")
     ],
 ) -> ThresholdGroup:
-    return await kpi_analytics.threshold_group(session, cohort_id, metric, _period(period, today), threshold)
+    return await kpi_analytics.threshold_group(
+        session, cohort_id, metric, _period(period, today), threshold, actor.scopes
+    )
 
 
 @router.get(
@@ -205,7 +207,7 @@ async def kpi_threshold(
 )
 async def kpi_breakdown(
     session: SessionDep,
-    _actor: Annotated[Principal, require("kpis:read")],
+    actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     cohort_id: CohortQuery,
     metric: MetricQuery,
@@ -213,7 +215,7 @@ async def kpi_breakdown(
     by: Literal["zone", "industry", "stage", "enterprise"],
     limit: Annotated[int, Query(ge=1, le=200)] = 10,
 ) -> Breakdown:
-    return await kpi_analytics.breakdown(session, cohort_id, metric, _period(period, today), by, limit)
+    return await kpi_analytics.breakdown(session, cohort_id, metric, _period(period, today), by, limit, actor.scopes)
 
 
 @router.get(
@@ -224,9 +226,9 @@ async def kpi_breakdown(
 )
 async def kpi_series(
     session: SessionDep,
-    _actor: Annotated[Principal, require("kpis:read")],
+    actor: Annotated[Principal, require("kpis:read")],
     cohort_id: CohortQuery,
     metric: MetricQuery,
     year: Annotated[int, Query(ge=1990, le=2100)],
 ) -> Series:
-    return await kpi_analytics.series(session, cohort_id, metric, year)
+    return await kpi_analytics.series(session, cohort_id, metric, year, actor.scopes)

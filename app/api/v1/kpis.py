@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
+from app.core.scopes import SENSITIVE_KPIS
 from app.models import KpiFact
 from app.schemas.audit import AuditEventRead
 from app.schemas.common import MAX_ID, PageOut
@@ -100,7 +101,7 @@ async def bulk_upsert(
 @router.get("/kpi-facts", response_model=PageOut[FactRead], summary="Stored facts, with both derived figures")
 async def list_facts(
     session: SessionDep,
-    _actor: Annotated[Principal, require("kpis:read")],
+    actor: Annotated[Principal, require("kpis:read")],
     page: FactPage,
     enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     metric: MetricCode | None = None,
@@ -109,9 +110,19 @@ async def list_facts(
     month_to: Annotated[int | None, Query(ge=1, le=12)] = None,
 ) -> PageOut[FactRead]:
     codes = await _codes(session)
-    metric_id = next((i for i, c in codes.items() if c == metric), -1) if metric is not None else None
+    metric_id = None
+    if metric is not None:
+        chosen = next((m for m in await service.list_metrics(session) if m.code == metric), None)
+        if chosen is not None:
+            service.ensure_visible(chosen, actor.scopes)
+        metric_id = chosen.id if chosen else -1
     flt = service.FactFilter(
-        enterprise_id=enterprise_id, metric_id=metric_id, year=year, month_from=month_from, month_to=month_to
+        cleared=SENSITIVE_KPIS in actor.scopes,
+        enterprise_id=enterprise_id,
+        metric_id=metric_id,
+        year=year,
+        month_from=month_from,
+        month_to=month_to,
     )
     result = await service.list_facts(session, flt, page)
     return PageOut[FactRead](
@@ -124,9 +135,10 @@ async def list_facts(
 
 @router.get("/kpi-facts/{fact_id}", response_model=FactRead, summary="One fact", responses=problem_responses(404))
 async def get_fact(
-    fact_id: IdPath, response: Response, session: SessionDep, _actor: Annotated[Principal, require("kpis:read")]
+    fact_id: IdPath, response: Response, session: SessionDep, actor: Annotated[Principal, require("kpis:read")]
 ) -> FactRead:
     fact = await service.get_fact(session, fact_id)
+    service.ensure_visible(await service.get_metric(session, fact.metric_id), actor.scopes)
     set_etag(response, fact.version)
     return _fact_read(fact, await _codes(session))
 
@@ -138,9 +150,10 @@ async def get_fact(
     responses=problem_responses(404),
 )
 async def fact_history(
-    fact_id: IdPath, session: SessionDep, _actor: Annotated[Principal, require("kpis:read")]
+    fact_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("kpis:read")]
 ) -> list[AuditEventRead]:
-    await service.get_fact(session, fact_id)
+    fact = await service.get_fact(session, fact_id)
+    service.ensure_visible(await service.get_metric(session, fact.metric_id), actor.scopes)
     trail = await audit.list_events(
         session,
         audit.AuditFilter(entity_type="kpi_fact", entity_id=str(fact_id)),
