@@ -109,10 +109,11 @@ async def list_facts(
     month_from: Annotated[int | None, Query(ge=1, le=12)] = None,
     month_to: Annotated[int | None, Query(ge=1, le=12)] = None,
 ) -> PageOut[FactRead]:
-    codes = await _codes(session)
+    metrics = await service.list_metrics(session)
+    codes = {m.id: m.code for m in metrics}
     metric_id = None
     if metric is not None:
-        chosen = next((m for m in await service.list_metrics(session) if m.code == metric), None)
+        chosen = next((m for m in metrics if m.code == metric), None)
         if chosen is not None:
             service.ensure_visible(chosen, actor.scopes)
         metric_id = chosen.id if chosen else -1

@@ -50,6 +50,13 @@ def to_read(milestone: Milestone, replans: list[MilestoneReplan], today: date) -
     )
 
 
+async def _answer(session: SessionDep, response: Response, milestone: Milestone, today: date) -> MilestoneRead:
+    """One milestone with its re-plans, and its ETag."""
+    replans = await service.replans_of(session, [milestone.id])
+    set_etag(response, milestone.version)
+    return to_read(milestone, replans[milestone.id], today)
+
+
 @router.get(
     "/milestones/overdue",
     response_model=OverduePage,
@@ -179,9 +186,7 @@ async def get_milestone(
     today: TodayDep,
 ) -> MilestoneRead:
     milestone = await service.get_milestone(session, project_id, milestone_id)
-    replans = await service.replans_of(session, [milestone.id])
-    set_etag(response, milestone.version)
-    return to_read(milestone, replans[milestone.id], today)
+    return await _answer(session, response, milestone, today)
 
 
 @router.patch(
@@ -202,9 +207,7 @@ async def update_milestone(
     today: TodayDep,
 ) -> MilestoneRead:
     milestone = await service.update_milestone(session, actor, project_id, milestone_id, data, expected, today)
-    replans = await service.replans_of(session, [milestone.id])
-    set_etag(response, milestone.version)
-    return to_read(milestone, replans[milestone.id], today)
+    return await _answer(session, response, milestone, today)
 
 
 @router.post(
@@ -224,9 +227,7 @@ async def replan(
     today: TodayDep,
 ) -> MilestoneRead:
     milestone = await service.replan(session, actor, project_id, milestone_id, data, expected, today)
-    replans = await service.replans_of(session, [milestone.id])
-    set_etag(response, milestone.version)
-    return to_read(milestone, replans[milestone.id], today)
+    return await _answer(session, response, milestone, today)
 
 
 @router.delete(

@@ -136,6 +136,13 @@ PLANS: list[
 ]
 
 
+async def _move(session: AsyncSession, project: Project, stages: list[tuple[ProjectStage, date]], today: date) -> None:
+    for to_stage, on in stages:
+        await projects.change_stage(
+            session, SYSTEM, project.id, StageEventCreate(to_stage=to_stage, occurred_on=on), None, today
+        )
+
+
 async def _company(session: AsyncSession, short: str) -> Enterprise | None:
     return await session.scalar(
         select(Enterprise).where(Enterprise.name.like(f"广州琶洲{short}示例%")).order_by(Enterprise.id).limit(1)
@@ -170,10 +177,7 @@ async def load_projects(session: AsyncSession, officers: list[User]) -> bool:
             ),
             today,
         )
-        for to_stage, on in stages:
-            await projects.change_stage(
-                session, SYSTEM, project.id, StageEventCreate(to_stage=to_stage, occurred_on=on), None, today
-            )
+        await _move(session, project, stages, today)
         if start is not None:
             for m in await milestones.apply_template(
                 session, SYSTEM, project.id, ApplyTemplate(template_id=template.id, start_on=start)
@@ -245,10 +249,7 @@ async def load_projects(session: AsyncSession, officers: list[User]) -> bool:
             ),
             today,
         )
-        for to_stage, on in stages:
-            await projects.change_stage(
-                session, SYSTEM, project.id, StageEventCreate(to_stage=to_stage, occurred_on=on), None, today
-            )
+        await _move(session, project, stages, today)
         if project.stage is ProjectStage.signed:
             await milestones.create_milestone(
                 session, SYSTEM, project.id, MilestoneCreate(track=Track.industry, name="注册项目公司（待定）")
