@@ -21,14 +21,25 @@ from app.api.v1 import (
     audit_events,
     auth,
     cohorts,
+    consultation_events,
+    departments,
     enterprises,
     industries,
     kpis,
     land_parcels,
     milestones,
     projects,
+    service_analytics,
+    service_officers,
+    service_requests,
+    service_types,
     supervision,
+    talent_apartments,
+    talent_applications,
+    talents,
     users,
+    visits,
+    work_calendar,
     zones,
 )
 from app.core.clock import SystemClock
@@ -73,7 +84,25 @@ TAGS = [
     {"name": "projects 招商项目", "description": "Projects, stage events, milestone tables, re-plans, escalations"},
     {"name": "kpis 指标", "description": "Metrics and monthly KPI facts (当月 and 1–N月累计), bulk submission"},
     {"name": "supervision 督查", "description": "Supervision rounds and milestone templates per project type"},
-    {"name": "analytics 统计", "description": "Rollups computed in SQL: settlement cohorts, groups, zones, pipeline"},
+    {
+        "name": "service desk 企业服务",
+        "description": "Chief service officers, the service catalogue, service requests with working-day limits, "
+        "visits and consultation fairs",
+    },
+    {
+        "name": "talent services 人才服务",
+        "description": "Talents (personal data masked without clearance), talent apartments, household registration "
+        "(白卡落户) and talent green cards",
+    },
+    {
+        "name": "work calendar 工作日历",
+        "description": "The State Council's holiday arrangements and make-up working days, for working-day limits",
+    },
+    {
+        "name": "analytics 统计",
+        "description": "Rollups computed in SQL: settlement cohorts, groups, zones, pipeline, service-desk and "
+        "talent figures",
+    },
     {"name": "health 运维", "description": "Liveness and readiness probes"},
 ]
 
@@ -171,8 +200,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         supervision,
         kpis,
         cohorts,
+        work_calendar,
+        departments,
+        service_types,
+        service_officers,
+        service_requests,
+        visits,
+        consultation_events,
+        talents,
+        talent_apartments,
+        service_analytics,
     ):
         api.include_router(module.router)
+    api.include_router(talent_applications.household_registrations)
+    api.include_router(talent_applications.green_cards)
     app.include_router(api)
     app.include_router(health.router)
     return app

@@ -16,9 +16,9 @@ import asyncpg
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import delete, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.clock import FixedClock
 from app.core.config import Environment, Settings
@@ -28,13 +28,14 @@ from app.core.principal import SYSTEM
 from app.core.scopes import ROLE_SCOPES, Role
 from app.core.security import create_access_token, credential_fingerprint
 from app.main import create_app
-from app.models import Base, KpiFact, Metric, User
+from app.models import Base, KpiFact, Metric, User, WorkCalendarDay, WorkCalendarYear
+from app.reference.work_calendar import ARRANGEMENTS, shipped_days
 from app.schemas.user import UserCreate
 from app.services import users
 
 TEST_SECRET_KEY = "test-signing-key-0123456789abcdef-0123456789"
 DEFAULT_PASSWORD = "correct horse battery"
-REFERENCE_TABLES = frozenset({"industries", "metrics"})
+REFERENCE_TABLES = frozenset({"industries", "metrics", "work_calendar_years", "work_calendar_days"})
 PRESET_METRICS = ("revenue", "tax", "fixed_asset_investment")
 
 
@@ -125,6 +126,7 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         # Metrics seeded by the migration stay; ones a test added go (after the facts that use them).
         await conn.execute(delete(KpiFact))
         await conn.execute(delete(Metric).where(Metric.code.not_in(PRESET_METRICS)))
+        await _restore_work_calendar(conn)
         if conn.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
@@ -133,6 +135,28 @@ async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
                 await conn.execute(delete(table))
             # Tables never reuse ids (AUTOINCREMENT); restart the counters so each test starts at 1.
             await conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+async def _restore_work_calendar(conn: AsyncConnection) -> None:
+    """The shipped holiday arrangements, as the migration left them: years a test added, replaced or removed."""
+    shipped = {a.year for a in ARRANGEMENTS}
+    rows = (await conn.execute(select(WorkCalendarYear.year, WorkCalendarYear.version))).all()
+    redo = {year for year, version in rows if year not in shipped or version != 1} | (shipped - {y for y, _ in rows})
+    if not redo:
+        return
+    await conn.execute(delete(WorkCalendarYear).where(WorkCalendarYear.year.in_(redo)))  # days cascade
+    await conn.execute(delete(WorkCalendarDay).where(WorkCalendarDay.year.in_(redo)))
+    now = datetime.now(UTC)
+    for a in ARRANGEMENTS:
+        if a.year in redo:
+            await conn.execute(
+                insert(WorkCalendarYear).values(
+                    year=a.year, source=a.source, published_on=a.published_on, version=1, created_at=now, updated_at=now
+                )
+            )
+    days = [row for row in shipped_days() if row["year"] in redo]
+    if days:
+        await conn.execute(insert(WorkCalendarDay), days)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import AsyncIterator, Collection
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Request, Response, Security, params
@@ -57,8 +57,15 @@ def get_today(request: Request) -> date:
     return shanghai_date(clock.now())
 
 
+def get_now(request: Request) -> datetime:
+    """The current instant from the app's clock (settable in tests), for stamping and "not in the future"."""
+    clock: Clock = request.app.state.clock
+    return clock.now()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TodayDep = Annotated[date, Depends(get_today)]
+NowDep = Annotated[datetime, Depends(get_now)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="Numeric id")]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
@@ -193,18 +200,38 @@ def expected_version(
 
     428 without If-Match. A value naming no version we could hold simply matches nothing (412).
     """
-    values = ",".join(request.headers.getlist("if-match")).strip()
-    if not values:
+    sent, versions = _if_match(request)
+    if not sent:
         raise ProblemError(
             428,
             "if_match_required",
             "修改需带 If-Match 头（读取时的 ETag）/ send If-Match with the ETag you read",
         )
+    return versions
+
+
+def _if_match(request: Request) -> tuple[bool, frozenset[int] | None]:
+    """(was If-Match sent, the versions it accepts or None for `*`)."""
+    values = ",".join(request.headers.getlist("if-match")).strip()
+    if not values:
+        return False, frozenset()
     tags = [tag.strip() for tag in values.split(",") if tag.strip()]
     if "*" in tags:
-        return None
+        return True, None
     # Weak tags (W/"3") never match under If-Match's strong comparison.
-    return frozenset(int(m.group(1)) for tag in tags if (m := _STRONG_ETAG.match(tag)))
+    return True, frozenset(int(m.group(1)) for tag in tags if (m := _STRONG_ETAG.match(tag)))
+
+
+def optional_if_match(
+    request: Request,
+    if_match: Annotated[
+        str | None,
+        Header(description='Required when replacing: the ETag you read, e.g. `"3"`; not needed to create.'),
+    ] = None,
+) -> tuple[bool, frozenset[int] | None]:
+    """For PUT that creates or replaces: whether If-Match was sent, and what it accepts."""
+    return _if_match(request)
 
 
 IfMatchDep = Annotated[frozenset[int] | None, Depends(expected_version)]
+OptionalIfMatchDep = Annotated[tuple[bool, frozenset[int] | None], Depends(optional_if_match)]

@@ -30,7 +30,9 @@ def ensure_sqlite_directory(database_url: str) -> None:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's error (and so the log) never carries the values bound to it,
+    # which may be personal data such as a national ID number.
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     ensure_sqlite_directory(settings.database_url)
     if url.get_backend_name() != "sqlite":
         kwargs |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}

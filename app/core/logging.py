@@ -11,6 +11,20 @@ from app.core.context import request_id_var
 _SENSITIVE_KEY = re.compile(r"pass(word)?|secret|token|authorization|cookie|api[_-]?key", re.IGNORECASE)
 # Anything shaped like a JWT that slips into a message is masked too.
 _JWT_LIKE = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
+# PostgreSQL puts the offending values into its error text ("Key (national_id)=(4401…) already exists",
+# "Failing row contains (…)"); the statement's parameters are hidden by the engine, these must go too.
+_DATABASE_DETAIL = re.compile(
+    r"(DETAIL:\s*)[^\n]*"
+    r"|(Key \([^)]*\)=)\([^\n]*?\)(?= already exists| is not present|\s|$)"
+    r"|(Failing row contains )\([^\n]*\)"
+)
+
+
+def _redact(text: str) -> str:
+    text = _JWT_LIKE.sub("***", text)
+    return _DATABASE_DETAIL.sub(lambda m: next(g for g in m.groups() if g is not None) + "[redacted]", text)
+
+
 # Uvicorn adds `color_message` (the same text with ANSI colours): noise in JSON.
 _RESERVED = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 
@@ -19,7 +33,7 @@ def _mask(key: str, value: Any) -> Any:
     if _SENSITIVE_KEY.search(key):
         return "***"
     if isinstance(value, str):
-        return _JWT_LIKE.sub("***", value)
+        return _redact(value)
     return value
 
 
@@ -29,7 +43,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": _JWT_LIKE.sub("***", record.getMessage()),
+            "message": _redact(record.getMessage()),
         }
         request_id = request_id_var.get()
         if request_id:
@@ -38,7 +52,7 @@ class JsonFormatter(logging.Formatter):
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = _mask(key, value)
         if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
+            entry["exc_info"] = _redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -52,6 +66,10 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # Uvicorn's access log prints full URLs; ours (app.access) logs path, status and timing only.
     logging.getLogger("uvicorn.access").disabled = True
+    # aiosqlite logs every statement with its bound values at DEBUG: personal data (ID numbers, phones)
+    # must not reach the log even when an operator turns LOG_LEVEL up. SQLAlchemy's own logging is
+    # covered by the engine's hide_parameters.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -22,6 +22,12 @@ SCOPES: dict[str, str] = {
     "kpis:read": "查看指标数据 / read metrics and monthly KPI facts",
     "kpis:write": "报送指标数据 / submit KPI facts (bulk) and maintain metrics",
     "sensitive_kpis:read": "查看涉税等敏感指标 / see sensitive metrics' figures, such as tax",
+    "services:read": "查看企业服务 / read service officers, the catalogue, service requests, visits and fairs",
+    "services:write": "办理企业服务 / maintain service officers and the catalogue; register and handle requests, "
+    "visits and consultation fairs",
+    "talents:read": "查看人才服务 / read talents, talent apartments, household registrations and green cards",
+    "talents:write": "办理人才服务 / maintain talents, apartment allocations, household registrations, green cards",
+    "calendar:write": "维护工作日历 / maintain the holiday arrangements (节假日与调休) behind working-day limits",
 }
 
 # Clearances: what a caller must hold to see personal data and confidential project names.
@@ -30,9 +36,28 @@ CONFIDENTIAL = "confidential:read"
 SENSITIVE_KPIS = "sensitive_kpis:read"
 
 _REGISTRY_READ = frozenset(
-    {"enterprises:read", "zones:read", "land_parcels:read", "analytics:read", "projects:read", "kpis:read"}
+    {
+        "enterprises:read",
+        "zones:read",
+        "land_parcels:read",
+        "analytics:read",
+        "projects:read",
+        "kpis:read",
+        "services:read",
+        "talents:read",
+    }
 )
-_REGISTRY_WRITE = frozenset({"enterprises:write", "zones:write", "land_parcels:write", "projects:write", "kpis:write"})
+_REGISTRY_WRITE = frozenset(
+    {
+        "enterprises:write",
+        "zones:write",
+        "land_parcels:write",
+        "projects:write",
+        "kpis:write",
+        "services:write",
+        "talents:write",
+    }
+)
 # Cleared staff: contacts unmasked and the real names behind project code names.
 _CLEARED = frozenset({"personal_data:read", "confidential:read", "sensitive_kpis:read"})
 

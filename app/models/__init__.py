@@ -4,6 +4,8 @@ from app.models.api_client import ApiClient
 from app.models.audit_event import AuditEvent
 from app.models.auth_failure import AuthFailure
 from app.models.base import Base
+from app.models.consultation_event import ConsultationAppointment, ConsultationEvent, consultation_event_departments
+from app.models.department import Department
 from app.models.enterprise import (
     Enterprise,
     EnterpriseContact,
@@ -29,18 +31,54 @@ from app.models.project import (
     Track,
     supervision_round_projects,
 )
+from app.models.service_officer import OfficerRole, ServiceOfficerAssignment
+from app.models.service_request import (
+    OPEN_STATUSES,
+    REJECTABLE,
+    REQUEST_FLOW,
+    RejectionReason,
+    RequestSource,
+    RequestStatus,
+    ServiceCategory,
+    ServiceRequest,
+    ServiceRequestEvent,
+    ServiceType,
+)
+from app.models.talent import (
+    ApartmentAllocation,
+    ApartmentBatch,
+    ApartmentUnit,
+    ApplicationStatus,
+    HouseholdRegistration,
+    TalentGreenCard,
+    TalentPerson,
+    TalentRole,
+)
 from app.models.user import User
+from app.models.visit import Visit, visit_officers
+from app.models.work_calendar import DayKind, WorkCalendarDay, WorkCalendarYear
 from app.models.zone import Zone, ZoneAreaVersion, ZoneKind
 
 __all__ = [
+    "OPEN_STATUSES",
     "PIPELINE",
+    "REJECTABLE",
+    "REQUEST_FLOW",
+    "ApartmentAllocation",
+    "ApartmentBatch",
+    "ApartmentUnit",
     "ApiClient",
+    "ApplicationStatus",
     "AuditEvent",
     "AuthFailure",
     "Base",
     "Cohort",
     "CohortKind",
     "CohortMember",
+    "ConsultationAppointment",
+    "ConsultationEvent",
+    "DayKind",
+    "Department",
     "Enterprise",
     "EnterpriseContact",
     "EnterpriseInvestorClass",
@@ -48,6 +86,7 @@ __all__ = [
     "EnterpriseStatus",
     "Escalation",
     "EscalationLevel",
+    "HouseholdRegistration",
     "Industry",
     "InvestorClass",
     "KpiFact",
@@ -57,16 +96,33 @@ __all__ = [
     "Milestone",
     "MilestoneReplan",
     "MilestoneTemplate",
+    "OfficerRole",
     "Project",
     "ProjectStage",
     "ProjectStageEvent",
+    "RejectionReason",
     "ReportedAs",
+    "RequestSource",
+    "RequestStatus",
+    "ServiceCategory",
+    "ServiceOfficerAssignment",
+    "ServiceRequest",
+    "ServiceRequestEvent",
+    "ServiceType",
     "SupervisionRound",
+    "TalentGreenCard",
+    "TalentPerson",
+    "TalentRole",
     "Target",
     "Track",
     "User",
+    "Visit",
+    "WorkCalendarDay",
+    "WorkCalendarYear",
     "Zone",
     "ZoneAreaVersion",
     "ZoneKind",
+    "consultation_event_departments",
     "supervision_round_projects",
+    "visit_officers",
 ]

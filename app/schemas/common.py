@@ -96,3 +96,18 @@ def exact(places: int) -> AfterValidator:
 
 
 Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_utc_instant)]
+
+
+# Dates officers enter for what happened (visits, decisions, hand-overs); the service refuses future ones.
+EnteredDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+# Short codes for reference rows (departments, service types): lower-case identifiers.
+RefCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_TEXT)]
+NoteText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=MULTILINE_TEXT)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=10_000, pattern=MULTILINE_TEXT)]
+
+
+def unique_ids(values: list[int]) -> list[int]:
+    if len(set(values)) != len(values):
+        raise ValueError("the same id appears twice")
+    return values

@@ -54,9 +54,12 @@ def _one_number(phone: str) -> str:
     return phone
 
 
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{4,30}$"), AfterValidator(_one_number)]
+
+
 class ContactItem(InputModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=VISIBLE_TEXT)]
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{4,30}$"), AfterValidator(_one_number)]
+    phone: Phone
     position: Annotated[str, StringConstraints(max_length=50, pattern=VISIBLE_TEXT)] | None = None
 
 
@@ -86,7 +89,16 @@ class EnterpriseCreate(InputModel):
     parent_id: Id | None = Field(default=None, description="The group this company belongs to")
     zone_id: Id | None = None
     service_officer_id: Id | None = Field(default=None, description="Primary chief service officer (a user)")
+    service_officer_since: BusinessDate | None = Field(
+        default=None, description="When that officer took the enterprise on (default: today; not in the future)"
+    )
     contacts: Contacts = Field(default_factory=list, description="Needs personal_data:read to send")
+
+    @model_validator(mode="after")
+    def _since_needs_officer(self) -> Self:
+        if self.service_officer_since is not None and self.service_officer_id is None:
+            raise ValueError("service_officer_since needs service_officer_id")
+        return self
 
 
 class EnterpriseUpdate(PatchModel):
@@ -107,8 +119,19 @@ class EnterpriseUpdate(PatchModel):
     investor_classes: InvestorClasses | None = None
     parent_id: Id | None = None
     zone_id: Id | None = None
-    service_officer_id: Id | None = None
+    service_officer_id: Id | None = Field(
+        default=None,
+        description="A new primary: recorded as a hand-over on service_officer_since (default today); "
+        "null ends the current primary's assignment that day",
+    )
+    service_officer_since: BusinessDate | None = Field(default=None, description="The day of that hand-over")
     contacts: Contacts | None = None
+
+    @model_validator(mode="after")
+    def _since_needs_officer(self) -> Self:
+        if self.service_officer_since is not None and "service_officer_id" not in self.model_fields_set:
+            raise ValueError("service_officer_since goes with service_officer_id")
+        return self
 
 
 class IndustryRef(BaseModel):

@@ -10,8 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
-from app.core.scopes import Role
 from app.models import (
+    ConsultationAppointment,
     Enterprise,
     EnterpriseContact,
     EnterpriseInvestorClass,
@@ -20,13 +20,17 @@ from app.models import (
     Industry,
     InvestorClass,
     LandParcel,
+    OfficerRole,
     Project,
-    User,
+    ServiceRequest,
+    TalentPerson,
+    Visit,
     Zone,
 )
 from app.models.base import utcnow
 from app.schemas.enterprise import EnterpriseCreate, EnterpriseUpdate
-from app.services import audit, locks
+from app.services import audit, locks, service_officers
+from app.services.entered_dates import not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.trees import check_new_parent, in_zone, subtree
 from app.services.versioning import check_version
@@ -131,9 +135,7 @@ async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> N
         raise unknown_reference("zone_id", "zone", changes["zone_id"])
     officer_id = changes.get("service_officer_id")
     if officer_id is not None:
-        officer = await session.get(User, officer_id)
-        if officer is None or not officer.is_active or officer.role == Role.viewer:
-            raise unknown_reference("service_officer_id", "active officer (not a viewer)", officer_id)
+        await service_officers.eligible_officer(session, "service_officer_id", officer_id)
 
 
 async def _check_uscc_free(session: AsyncSession, uscc: str, enterprise_id: int | None = None) -> None:
@@ -178,19 +180,33 @@ def _apply_children(enterprise: Enterprise, changes: dict[str, Any]) -> None:
         ]
 
 
-async def create_enterprise(session: AsyncSession, actor: Principal, data: EnterpriseCreate) -> Enterprise:
+_SCALARS_SET_ELSEWHERE = ("investor_classes", "contacts", "service_officer_id", "service_officer_since")
+
+
+async def create_enterprise(session: AsyncSession, actor: Principal, data: EnterpriseCreate, today: date) -> Enterprise:
     await _check_uscc_free(session, data.uscc)
     _check_date_order(data.established_on, data.settled_on, data.operations_started_on)
     changes = data.model_dump()
     await _check_references(session, changes)
     if data.parent_id is not None:
         await check_new_parent(session, Enterprise, None, data.parent_id, "group")
-    scalar_fields = {k: v for k, v in changes.items() if k not in ("investor_classes", "contacts")}
-    enterprise = Enterprise(**scalar_fields, investor_classes=[], contacts=[])
+    scalar_fields = {k: v for k, v in changes.items() if k not in _SCALARS_SET_ELSEWHERE}
+    since = data.service_officer_since or today
+    if data.service_officer_id is not None:
+        not_in_future("service_officer_since", since, today)
+    enterprise = Enterprise(
+        **scalar_fields, service_officer_id=data.service_officer_id, investor_classes=[], contacts=[]
+    )
     _apply_children(enterprise, changes)
     session.add(enterprise)
     await session.flush()
     audit.record(session, actor, "create", "enterprise", enterprise.id, None, _snapshot(enterprise))
+    if data.service_officer_id is not None:
+        assignment = service_officers.first_primary(session, actor, enterprise, data.service_officer_id, since)
+        await session.flush()
+        audit.record(
+            session, actor, "create", "service_officer_assignment", assignment.id, None, audit.snapshot(assignment)
+        )
     return enterprise
 
 
@@ -200,10 +216,15 @@ async def update_enterprise(
     enterprise_id: int,
     data: EnterpriseUpdate,
     expected: frozenset[int] | None,
+    today: date,
 ) -> Enterprise:
     enterprise = await get_enterprise(session, enterprise_id)
     check_version(enterprise.version, expected)
     changes = data.model_dump(exclude_unset=True)
+    for listed in ("investor_classes", "contacts"):
+        # exclude_unset reaches into list items too: an item sent without list_year or position means "none".
+        if listed in changes:
+            changes[listed] = [item.model_dump() for item in getattr(data, listed)]
     if "uscc" in changes:
         await _check_uscc_free(session, changes["uscc"], enterprise.id)
     await _check_references(session, changes)
@@ -217,9 +238,11 @@ async def update_enterprise(
     )
     before = _snapshot(enterprise)
     for field, value in changes.items():
-        if field not in ("investor_classes", "contacts"):
+        if field not in _SCALARS_SET_ELSEWHERE:
             setattr(enterprise, field, value)
     _apply_children(enterprise, changes)
+    if "service_officer_id" in changes and changes["service_officer_id"] != enterprise.service_officer_id:
+        await _hand_over(session, actor, enterprise, changes["service_officer_id"], changes, today)
     after = _snapshot(enterprise)
     if after != before:
         # Touching the row makes child-row changes (classes, contacts) move the version and ETag too.
@@ -227,6 +250,24 @@ async def update_enterprise(
     await session.flush()
     audit.record(session, actor, "update", "enterprise", enterprise.id, before, _snapshot(enterprise))
     return enterprise
+
+
+async def _hand_over(
+    session: AsyncSession,
+    actor: Principal,
+    enterprise: Enterprise,
+    officer_id: int | None,
+    changes: dict[str, Any],
+    today: date,
+) -> None:
+    """A new primary set on the enterprise record is a hand-over, kept in the team's history."""
+    since = changes.get("service_officer_since") or today
+    if officer_id is not None:
+        await service_officers.assign(session, actor, enterprise, officer_id, OfficerRole.primary, since, None, today)
+        return
+    current = [a for a in await service_officers.team(session, enterprise.id, today) if a.role is OfficerRole.primary]
+    for assignment in current:
+        await service_officers.end(session, actor, enterprise, assignment.id, since, None, today)
 
 
 async def delete_enterprise(
@@ -240,6 +281,14 @@ async def delete_enterprise(
             select(func.count()).where(LandParcel.buyer_enterprise_id == enterprise_id)
         ),
         "projects": await session.scalar(select(func.count()).where(Project.enterprise_id == enterprise_id)),
+        "service_requests": await session.scalar(
+            select(func.count()).where(ServiceRequest.enterprise_id == enterprise_id)
+        ),
+        "visits": await session.scalar(select(func.count()).where(Visit.enterprise_id == enterprise_id)),
+        "talents": await session.scalar(select(func.count()).where(TalentPerson.enterprise_id == enterprise_id)),
+        "consultation_appointments": await session.scalar(
+            select(func.count()).where(ConsultationAppointment.enterprise_id == enterprise_id)
+        ),
     }
     if any(in_use.values()):
         listing = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in in_use.items() if n)

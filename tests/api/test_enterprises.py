@@ -247,6 +247,25 @@ async def test_patch_replaces_lists_moves_the_etag_and_is_audited(
     assert trail[1]["after"]["settled_on"] == "2018-06-01"
 
 
+async def test_patch_list_items_may_leave_out_their_optional_fields(
+    client: httpx.AsyncClient, officer: Headers
+) -> None:
+    # A leading-enterprise class has no list year and a contact may have no position: left out, they mean none
+    # (this used to answer 500).
+    created = await create(client, officer, 31)
+    changed = await client.patch(
+        f"/api/v1/enterprises/{created['id']}",
+        json={
+            "investor_classes": [{"investor_class": "leading_enterprise"}],
+            "contacts": [{"name": "陈经理", "phone": "13800001111"}],
+        },
+        headers=officer | {"If-Match": '"1"'},
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["investor_classes"] == [{"investor_class": "leading_enterprise", "list_year": None}]
+    assert changed.json()["contacts"] == [{"name": "陈经理", "phone": "13800001111", "position": None}]
+
+
 async def test_settled_date_checked_against_the_stored_establishment(
     client: httpx.AsyncClient, officer: Headers
 ) -> None:

@@ -2,8 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.core.errors import ProblemError, problem_responses
+from app.core.masking import mask_name, mask_phone
 from app.core.principal import Principal
 from app.core.scopes import PERSONAL_DATA
 from app.models import Enterprise, EnterpriseSource, EnterpriseStatus, InvestorClass
@@ -23,17 +24,6 @@ from app.services.pagination import PageRequest
 router = APIRouter(prefix="/enterprises", tags=["enterprises 企业库"], responses=problem_responses(401, 403, 422))
 
 EnterprisePage = Annotated[PageRequest, sort_dependency(service.ENTERPRISE_SORTS, default="name")]
-
-
-def _mask_name(name: str) -> str:
-    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
-
-
-def _mask_phone(phone: str) -> str:
-    """Hide the four digits before the last four: 13812345678 → 138****5678, +86 138-1234-5678 likewise."""
-    digits = [i for i, ch in enumerate(phone) if ch.isdigit()]
-    hidden = set(digits[-8:-4]) if len(digits) > 6 else set(digits[:-2])
-    return "".join("*" if i in hidden else ch for i, ch in enumerate(phone))
 
 
 def to_read(enterprise: Enterprise, viewer: Principal) -> EnterpriseRead:
@@ -66,7 +56,7 @@ def to_read(enterprise: Enterprise, viewer: Principal) -> EnterpriseRead:
         contacts=[
             ContactRead(name=c.name, phone=c.phone, position=c.position)
             if cleared
-            else ContactRead(name=_mask_name(c.name), phone=_mask_phone(c.phone), position=c.position)
+            else ContactRead(name=mask_name(c.name), phone=mask_phone(c.phone), position=c.position)
             for c in enterprise.contacts
         ],
         contacts_masked=not cleared,
@@ -138,9 +128,10 @@ async def create_enterprise(
     response: Response,
     session: SessionDep,
     actor: Annotated[Principal, require("enterprises:write")],
+    today: TodayDep,
 ) -> EnterpriseRead:
     _require_clearance_for_contacts(actor, bool(data.contacts))
-    enterprise = await service.create_enterprise(session, actor, data)
+    enterprise = await service.create_enterprise(session, actor, data, today)
     response.headers["Location"] = f"/api/v1/enterprises/{enterprise.id}"
     set_etag(response, enterprise.version)
     return to_read(enterprise, actor)
@@ -164,7 +155,11 @@ async def get_enterprise(
     "/{enterprise_id}",
     response_model=EnterpriseRead,
     summary="Change an enterprise",
-    description="`investor_classes` and `contacts`, when sent, replace the whole list. Null clears optional fields.",
+    description=(
+        "`investor_classes` and `contacts`, when sent, replace the whole list. Null clears optional fields. "
+        "A new `service_officer_id` is a hand-over recorded in the team's history "
+        "(`/enterprises/{id}/service-officers`), dated `service_officer_since` or today."
+    ),
     responses=problem_responses(404, 409, 412, 415, 428),
 )
 async def update_enterprise(
@@ -174,9 +169,10 @@ async def update_enterprise(
     session: SessionDep,
     actor: Annotated[Principal, require("enterprises:write")],
     expected: IfMatchDep,
+    today: TodayDep,
 ) -> EnterpriseRead:
     _require_clearance_for_contacts(actor, "contacts" in data.model_fields_set)
-    enterprise = await service.update_enterprise(session, actor, enterprise_id, data, expected)
+    enterprise = await service.update_enterprise(session, actor, enterprise_id, data, expected, today)
     set_etag(response, enterprise.version)
     return to_read(enterprise, actor)
 

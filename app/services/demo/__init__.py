@@ -1,4 +1,4 @@
-"""Demo data for a first look: staff for each role, the 2018 report's registry and its key projects."""
+"""Demo data for a first look: staff for each role, the 2018 report's registry, key projects, KPIs and services."""
 
 import secrets
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from app.services import users
 from app.services.demo.kpis import load_kpis
 from app.services.demo.projects import load_projects
 from app.services.demo.registry import load_registry
+from app.services.demo.services import load_services
 
 DEMO_ADMIN_USERNAME = "admin"
 # Demo staff, one per role (two chief service officers), sharing the demo admin's password.
@@ -34,6 +35,7 @@ class DemoResult:
     registry_loaded: bool
     projects_loaded: bool
     kpis_loaded: bool
+    services_loaded: bool
 
 
 async def load_demo_data(session: AsyncSession, admin_password: str | None) -> DemoResult:
@@ -46,13 +48,17 @@ async def load_demo_data(session: AsyncSession, admin_password: str | None) -> D
                 session, SYSTEM, UserCreate(username=username, display_name=name, role=role, password=password)
             )
     officers = list(await session.scalars(select(User).where(User.role == Role.officer.value).order_by(User.id)))
-    registry_loaded = await load_registry(session, officers)
+    today = shanghai_date(datetime.now(UTC))
+    registry_loaded = await load_registry(session, officers, today)
     projects_loaded = await load_projects(session, officers)
-    kpis_loaded = await load_kpis(session, shanghai_date(datetime.now(UTC)))
+    kpis_loaded = await load_kpis(session, today)
+    leader = await session.scalar(select(User).where(User.username == "leader"))
+    services_loaded = await load_services(session, officers, leader, today)
     return DemoResult(
         admin_created=password is not None,
         admin_password=password,
         registry_loaded=registry_loaded,
         projects_loaded=projects_loaded,
         kpis_loaded=kpis_loaded,
+        services_loaded=services_loaded,
     )

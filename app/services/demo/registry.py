@@ -105,7 +105,7 @@ async def _area(session: AsyncSession, zone: Zone, km2: str, start: date, end: d
     )
 
 
-async def load_registry(session: AsyncSession, officers: list[User]) -> bool:
+async def load_registry(session: AsyncSession, officers: list[User], today: date) -> bool:
     """Loads the registry once; returns False when it is already there."""
     if await session.scalar(select(Zone.id).where(Zone.code == "HZ")) is not None:
         return False
@@ -126,8 +126,11 @@ async def load_registry(session: AsyncSession, officers: list[User]) -> bool:
     officer_ids = cycle([o.id for o in officers] or [None])
 
     async def add(**fields: object) -> Enterprise:
+        if fields.get("service_officer_id") is not None:
+            # Each enterprise got its chief service officer when it settled (为各企业配备一名首席服务官).
+            fields["service_officer_since"] = fields["settled_on"]
         data = EnterpriseCreate.model_validate(fields)
-        return await enterprises.create_enterprise(session, SYSTEM, data)
+        return await enterprises.create_enterprise(session, SYSTEM, data, today)
 
     # 琶洲: 20 leading groups (outside the district) and their 94 project and business companies.
     pazhou_zones = cycle([core, core, expansion, support])
