@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, ClassVar, Generic, TypeVar
@@ -49,10 +50,15 @@ class PageOut(BaseModel, Generic[T]):
     offset: int
 
 
-# Characters refused in names, titles and search text: C0/C1 controls, zero-width and direction marks,
-# bidi overrides/isolates, line/paragraph separators and the BOM. They hide or reorder what a reader
-# sees (a name that displays differently from what is stored). ZWJ (U+200D) stays: emoji need it.
-_HIDDEN = "\x7f-\x9f\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+# Characters refused in names, titles and search text: C0/C1 controls, zero-width and direction marks
+# (including the Arabic letter mark), bidi overrides/isolates, line/paragraph separators, the BOM, and the
+# characters that render as nothing (soft hyphen, fillers, Mongolian variation selectors, tag characters).
+# They hide or reorder what a reader sees (a name that displays differently from what is stored).
+# ZWJ (U+200D) stays: emoji need it.
+_HIDDEN = (
+    "\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200c\u200e\u200f\u2028-\u202e"
+    "\u2060-\u2069\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
+)
 VISIBLE_TEXT = f"^[^\x00-\x1f{_HIDDEN}]+$"
 # Free text (notes, reasons, findings) may also hold tabs and line breaks.
 MULTILINE_TEXT = f"^[^\x00-\x08\x0b\x0c\x0e-\x1f{_HIDDEN}]+$"
@@ -61,8 +67,22 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VI
 SearchText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
 
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: object) -> object:
+    # Pydantic reads 1764547200 or "2026-11-01T00:00:00" as a date too; a business date is asked for.
+    if isinstance(value, datetime) or not (
+        isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.match(value))
+    ):
+        raise ValueError("expected an ISO 8601 date, e.g. 2018-10-31")
+    return value
+
+
+ISO_DATE = BeforeValidator(_iso_date_only)
+
 # Business dates in queries (as_of, on, ranges): plausible years only, so date arithmetic cannot overflow.
-QueryDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
+QueryDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31)), ISO_DATE]
 
 # Integer primary keys are 32-bit on PostgreSQL; larger path/query ids are a 422, not a database error.
 MAX_ID = 2**31 - 1
@@ -80,8 +100,11 @@ def _utc_instant(value: datetime) -> datetime:
 
 
 def _iso_only(value: object) -> object:
-    # Pydantic would read "0" or "1700000000" as a Unix time; an ISO 8601 instant is asked for.
-    if isinstance(value, str) and value.lstrip("-").replace(".", "", 1).isdigit():
+    # Pydantic would read 0, 1700000000 or "1700000000" as a Unix time; an ISO 8601 instant is asked for.
+    numeric = isinstance(value, int | float) or (
+        isinstance(value, str) and value.lstrip("-").replace(".", "", 1).isdigit()
+    )
+    if numeric:
         raise ValueError("expected an ISO 8601 date-time with an offset, e.g. 2018-10-31T23:30:00+08:00")
     return value
 
@@ -99,7 +122,7 @@ Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_u
 
 
 # Dates officers enter for what happened (visits, decisions, hand-overs); the service refuses future ones.
-EnteredDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+EnteredDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31)), ISO_DATE]
 # Short codes for reference rows (departments, service types): lower-case identifiers.
 RefCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_TEXT)]

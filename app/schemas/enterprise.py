@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from app.models import EnterpriseSource, EnterpriseStatus, InvestorClass
-from app.schemas.common import VISIBLE_TEXT, Id, InputModel, PatchModel, ReadModel, exact
+from app.schemas.common import ISO_DATE, VISIBLE_TEXT, Id, InputModel, PatchModel, ReadModel, exact
 from app.services.calculators.uscc import uscc_problem
 
 # Registered capital: positive, at most 10 万亿 yuan (larger is a typo, not a company), fen precision.
@@ -17,7 +17,7 @@ RegisteredCapital = Annotated[
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 EnterpriseName = Annotated[str, StringConstraints(min_length=2, max_length=200, pattern=VISIBLE_TEXT)]
 DivisionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
-BusinessDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
+BusinessDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31)), ISO_DATE]
 
 
 def _valid_uscc(value: str) -> str:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.schemas.common import VISIBLE_TEXT, Id, InputModel, PatchModel, ReadModel, exact
+from app.schemas.common import ISO_DATE, VISIBLE_TEXT, Id, InputModel, PatchModel, ReadModel, exact
 
 # Stored upper case, so "ah040101" cannot sit beside "AH040101".
 ParcelCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=VISIBLE_TEXT, to_upper=True)]
@@ -13,7 +13,7 @@ Price = Annotated[
     Decimal, Field(ge=0, le=Decimal("10000000000000"), decimal_places=2, description="Yuan, exact"), exact(2)
 ]
 PlannedUse = Annotated[str, StringConstraints(max_length=100, pattern=VISIBLE_TEXT)]
-BusinessDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
+BusinessDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31)), ISO_DATE]
 
 
 class LandParcelCreate(InputModel):

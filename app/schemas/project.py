@@ -5,10 +5,20 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from app.models import EscalationLevel, ProjectStage, Track
-from app.schemas.common import MULTILINE_TEXT, VISIBLE_TEXT, Flag, Id, InputModel, PatchModel, ReadModel, exact
+from app.schemas.common import (
+    ISO_DATE,
+    MULTILINE_TEXT,
+    VISIBLE_TEXT,
+    Flag,
+    Id,
+    InputModel,
+    PatchModel,
+    ReadModel,
+    exact,
+)
 from app.services.calculators.milestones import MilestoneStatus
 
-BusinessDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+BusinessDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31)), ISO_DATE]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_TEXT)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=VISIBLE_TEXT)]
 TypeCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]

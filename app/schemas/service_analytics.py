@@ -75,9 +75,9 @@ class ApplicationFigures(BaseModel):
 class GreenCardFigures(ApplicationFigures):
     approved_senior_executives: int = Field(description="Approved cards of senior executives (高级管理人员)")
     approved_fortune_global_500_enterprises: int = Field(
-        description="Distinct enterprises with a Fortune Global 500 investor class among the approved"
+        description="Distinct employers with a Fortune Global 500 investor class whose senior executives got one"
     )
-    approved_fortune_global_500_cards: int
+    approved_fortune_global_500_executives: int = Field(description="Those senior executives' approved cards")
 
 
 class TalentServiceStatistics(BaseModel):

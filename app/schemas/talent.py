@@ -38,7 +38,8 @@ NationalId = Annotated[
     AfterValidator(_valid_national_id),
 ]
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=VISIBLE_TEXT)]
-UnitCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=VISIBLE_TEXT)]
+# Stored upper case, so "pz-a-101" cannot sit beside "PZ-A-101".
+UnitCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=VISIBLE_TEXT, to_upper=True)]
 Rent = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2, description="Yuan per month"), exact(2)]
 AreaM2 = Annotated[Decimal, Field(gt=0, le=Decimal("10000"), decimal_places=2, description="m²"), exact(2)]
 Bedrooms = Annotated[int, Field(strict=True, ge=0, le=20)]
@@ -151,7 +152,7 @@ class AllocationCreate(InputModel):
 
     @model_validator(mode="after")
     def _rent(self) -> Self:
-        if self.rent_free and self.monthly_rent:
+        if self.rent_free and self.monthly_rent is not None:
             raise ValueError("a rent-free allocation has no monthly_rent")
         if not self.rent_free and self.monthly_rent is None:
             raise ValueError("monthly_rent is required unless rent_free")

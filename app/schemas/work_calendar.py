@@ -4,9 +4,9 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.models import DayKind
-from app.schemas.common import VISIBLE_TEXT, InputModel
+from app.schemas.common import ISO_DATE, VISIBLE_TEXT, InputModel
 
-CalendarDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31))]
+CalendarDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2100, 12, 31)), ISO_DATE]
 DayName = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=VISIBLE_TEXT)]
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import Field, StringConstraints, model_validator
 
 from app.models import ZoneKind
-from app.schemas.common import MULTILINE_TEXT, Id, InputModel, Name, PatchModel, ReadModel, exact
+from app.schemas.common import ISO_DATE, MULTILINE_TEXT, Id, InputModel, Name, PatchModel, ReadModel, exact
 
 # Codes compare case-insensitively: stored upper case, so "pz" cannot sit beside "PZ".
 ZoneCode = Annotated[
@@ -13,7 +13,7 @@ ZoneCode = Annotated[
 ]
 AreaKm2 = Annotated[Decimal, Field(gt=0, le=100_000, decimal_places=6, description="km², up to 6 decimals"), exact(6)]
 Note = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=MULTILINE_TEXT)]
-AreaDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31))]
+AreaDate = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2100, 12, 31)), ISO_DATE]
 
 
 class ZoneCreate(InputModel):

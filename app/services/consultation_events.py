@@ -22,7 +22,6 @@ from app.schemas.consultation_event import (
 )
 from app.services import audit, service_analytics, service_requests
 from app.services.departments import active_department
-from app.services.entered_dates import not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.versioning import check_version
 
@@ -73,9 +72,7 @@ def _snapshot(event: ConsultationEvent) -> dict[str, Any]:
     return data
 
 
-async def create_event(
-    session: AsyncSession, actor: Principal, data: ConsultationEventCreate, today: date
-) -> ConsultationEvent:
+async def create_event(session: AsyncSession, actor: Principal, data: ConsultationEventCreate) -> ConsultationEvent:
     # A fair may be planned ahead: its date may be in the future; appointments and issues come on the day.
     departments = await _departments(session, data.department_ids)
     event = ConsultationEvent(
@@ -215,8 +212,14 @@ async def raise_issue(
     appointment = await session.get(ConsultationAppointment, appointment_id)
     if appointment is None or appointment.event_id != event_id:
         raise NotFoundError("appointment", appointment_id)
-    not_in_future("held_on", event.held_on, today)
+    if event.held_on > today:
+        raise ConflictError(
+            "event_not_held",
+            f"问诊会将于 {event.held_on} 举行，届时才能登记诉求 / the fair is on {event.held_on}: issues are raised "
+            "there",
+        )
     received_at = data.received_at or min(datetime.combine(event.held_on, time(9, 0), SHANGHAI), now)
+    service_requests.not_after_now("received_at", received_at, now)
     if received_at.astimezone(SHANGHAI).date() < event.held_on:
         raise field_problem(
             422, "date_order", "received_at", f"早于问诊会日期 {event.held_on} / before the event ({event.held_on})"

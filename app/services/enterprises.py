@@ -11,18 +11,21 @@ from sqlalchemy.orm import selectinload
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
 from app.models import (
+    ApartmentAllocation,
     ConsultationAppointment,
     Enterprise,
     EnterpriseContact,
     EnterpriseInvestorClass,
     EnterpriseSource,
     EnterpriseStatus,
+    HouseholdRegistration,
     Industry,
     InvestorClass,
     LandParcel,
     OfficerRole,
     Project,
     ServiceRequest,
+    TalentGreenCard,
     TalentPerson,
     Visit,
     Zone,
@@ -241,8 +244,16 @@ async def update_enterprise(
         if field not in _SCALARS_SET_ELSEWHERE:
             setattr(enterprise, field, value)
     _apply_children(enterprise, changes)
-    if "service_officer_id" in changes and changes["service_officer_id"] != enterprise.service_officer_id:
-        await _hand_over(session, actor, enterprise, changes["service_officer_id"], changes, today)
+    if "service_officer_id" in changes:
+        if changes["service_officer_id"] != enterprise.service_officer_id:
+            await _hand_over(session, actor, enterprise, changes["service_officer_id"], changes, today)
+        elif "service_officer_since" in changes:
+            raise field_problem(
+                422,
+                "no_change",
+                "service_officer_since",
+                "该服务官已是首席服务官，没有交接 / that officer is already the primary: there is no hand-over to date",
+            )
     after = _snapshot(enterprise)
     if after != before:
         # Touching the row makes child-row changes (classes, contacts) move the version and ETag too.
@@ -262,12 +273,17 @@ async def _hand_over(
 ) -> None:
     """A new primary set on the enterprise record is a hand-over, kept in the team's history."""
     since = changes.get("service_officer_since") or today
+    field = "service_officer_since"
     if officer_id is not None:
-        await service_officers.assign(session, actor, enterprise, officer_id, OfficerRole.primary, since, None, today)
+        await service_officers.assign(
+            session, actor, enterprise, officer_id, OfficerRole.primary, since, None, today, date_field=field
+        )
         return
-    current = [a for a in await service_officers.team(session, enterprise.id, today) if a.role is OfficerRole.primary]
+    current = [a for a in await service_officers.assignments_of(session, enterprise.id) if a.ended_on is None]
     for assignment in current:
-        await service_officers.end(session, actor, enterprise, assignment.id, since, None, today)
+        if assignment.role is OfficerRole.primary:
+            await service_officers.end(session, actor, enterprise, assignment.id, since, None, today, date_field=field)
+    enterprise.service_officer_id = None
 
 
 async def delete_enterprise(
@@ -286,6 +302,13 @@ async def delete_enterprise(
         ),
         "visits": await session.scalar(select(func.count()).where(Visit.enterprise_id == enterprise_id)),
         "talents": await session.scalar(select(func.count()).where(TalentPerson.enterprise_id == enterprise_id)),
+        # Apartments, registrations and cards keep the employer of their day, which the talent may have left.
+        "talent_records": sum(
+            [
+                await session.scalar(select(func.count()).where(model.enterprise_id == enterprise_id)) or 0
+                for model in (ApartmentAllocation, HouseholdRegistration, TalentGreenCard)
+            ]
+        ),
         "consultation_appointments": await session.scalar(
             select(func.count()).where(ConsultationAppointment.enterprise_id == enterprise_id)
         ),

@@ -11,9 +11,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, distinct, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.scopes import Role
 from app.models import (
     ApartmentAllocation,
     ApartmentBatch,
@@ -228,7 +229,7 @@ class ApplicationCounts:
     pending: int
     approved_senior_executives: int = 0
     approved_fortune_global_500_enterprises: int = 0
-    approved_fortune_global_500_cards: int = 0
+    approved_fortune_global_500_executives: int = 0
 
 
 async def application_counts(
@@ -237,6 +238,7 @@ async def application_counts(
     first: date,
     last: date,
     as_of: date,
+    list_year: int | None = None,
 ) -> ApplicationCounts:
     decided_in = [model.decided_on >= first, model.decided_on <= last]
 
@@ -271,17 +273,22 @@ async def application_counts(
         fortune = select(EnterpriseInvestorClass.enterprise_id).where(
             EnterpriseInvestorClass.investor_class == InvestorClass.fortune_global_500
         )
+        if list_year is not None:
+            fortune = fortune.where(EnterpriseInvestorClass.list_year == list_year)
+        seniors_only = model.person_id.in_(
+            select(TalentPerson.id).where(TalentPerson.role == TalentRole.senior_executive)
+        )
         fg_enterprises, fg_cards = (
             await session.execute(
                 select(func.count(distinct(model.enterprise_id)), func.count()).where(
-                    *approved, model.enterprise_id.in_(fortune)
+                    *approved, model.enterprise_id.in_(fortune), seniors_only
                 )
             )
         ).one()
         extra = {
             "approved_senior_executives": int(seniors or 0),
             "approved_fortune_global_500_enterprises": int(fg_enterprises),
-            "approved_fortune_global_500_cards": int(fg_cards),
+            "approved_fortune_global_500_executives": int(fg_cards),
         }
     submitted, approved_n, rejected, withdrawn, pending = (int(v) for v in row)
     return ApplicationCounts(
@@ -294,3 +301,79 @@ async def application_counts(
         pending=pending,
         **extra,
     )
+
+
+# --- officers' workload ---------------------------------------------------------------------------------------------
+
+
+WORKLOAD_SORTS = ("display_name", "open_requests", "overdue_requests", "enterprises_served")
+
+
+def _workload_query(as_of: date) -> Select[int, str, str, bool, Any, Any, Any, Any, Any]:
+    posts = (
+        select(
+            ServiceOfficerAssignment.officer_id.label("officer_id"),
+            func.count(
+                distinct(
+                    case((ServiceOfficerAssignment.role == OfficerRole.primary, ServiceOfficerAssignment.enterprise_id))
+                )
+            ).label("primary_enterprises"),
+            func.count(
+                distinct(
+                    case((ServiceOfficerAssignment.role == OfficerRole.deputy, ServiceOfficerAssignment.enterprise_id))
+                )
+            ).label("deputy_enterprises"),
+            func.count(distinct(ServiceOfficerAssignment.enterprise_id)).label("enterprises_served"),
+        )
+        .where(active_on(as_of))
+        .group_by(ServiceOfficerAssignment.officer_id)
+        .subquery()
+    )
+    requests = (
+        select(
+            ServiceRequest.assignee_id.label("officer_id"),
+            func.count().label("open_requests"),
+            func.sum(case((ServiceRequest.due_on < as_of, 1), else_=0)).label("overdue_requests"),
+        )
+        .where(ServiceRequest.assignee_id.is_not(None), open_on(as_of))
+        .group_by(ServiceRequest.assignee_id)
+        .subquery()
+    )
+    return (
+        select(
+            User.id,
+            User.username,
+            User.display_name,
+            User.is_active,
+            func.coalesce(posts.c.primary_enterprises, 0).label("primary_enterprises"),
+            func.coalesce(posts.c.deputy_enterprises, 0).label("deputy_enterprises"),
+            func.coalesce(posts.c.enterprises_served, 0).label("enterprises_served"),
+            func.coalesce(requests.c.open_requests, 0).label("open_requests"),
+            func.coalesce(requests.c.overdue_requests, 0).label("overdue_requests"),
+        )
+        .outerjoin(posts, posts.c.officer_id == User.id)
+        .outerjoin(requests, requests.c.officer_id == User.id)
+        # Officers who can serve, and anyone who still has enterprises or requests (e.g. disabled since).
+        .where(
+            or_(
+                and_(User.is_active.is_(True), User.role != Role.viewer.value),
+                posts.c.officer_id.is_not(None),
+                requests.c.officer_id.is_not(None),
+            )
+        )
+    )
+
+
+async def workloads(
+    session: AsyncSession, as_of: date, sort: tuple[str, ...], limit: int, offset: int, officer_id: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    stmt = _workload_query(as_of)
+    if officer_id is not None:
+        stmt = stmt.where(User.id == officer_id)
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    columns = {c.name: c for c in stmt.selected_columns}
+    order = [
+        (columns[key.lstrip("-")].desc() if key.startswith("-") else columns[key.lstrip("-")].asc()) for key in sort
+    ]
+    rows = await session.execute(stmt.order_by(*order, User.id).limit(limit).offset(offset))
+    return [dict(row._mapping) for row in rows], int(total or 0)

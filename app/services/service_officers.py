@@ -8,9 +8,8 @@ cannot both win (If-Match on the enterprise).
 """
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
@@ -20,7 +19,6 @@ from app.models import (
     Enterprise,
     OfficerRole,
     ServiceOfficerAssignment,
-    ServiceRequest,
     User,
 )
 from app.models.base import utcnow
@@ -104,9 +102,10 @@ async def assign(
     started_on: date,
     note: str | None,
     today: date,
+    date_field: str = "started_on",
 ) -> Assignment:
-    """Adds a deputy, or hands the enterprise to a new primary on `started_on`."""
-    not_in_future("started_on", started_on, today)
+    """Adds a deputy, or hands the enterprise to a new primary on `started_on` (named `date_field` in errors)."""
+    not_in_future(date_field, started_on, today)
     await eligible_officer(session, "officer_id", officer_id)
     assignments = await assignments_of(session, enterprise.id)
     mine = [a for a in assignments if a.officer_id == officer_id]
@@ -125,7 +124,7 @@ async def assign(
             raise field_problem(
                 422,
                 "out_of_order",
-                "started_on",
+                date_field,
                 f"交接日期须晚于现任起始日 {a.started_on} / a hand-over must come after the current assignment "
                 f"began ({a.started_on})",
             )
@@ -146,7 +145,11 @@ async def assign(
     before = {a.id: _snapshot(a) for a in closing}
     for a in closing:
         a.ended_on = started_on
-        a.ended_note = f"交接给 {officer_id} 号服务官 / handed over to officer {officer_id}"
+        a.ended_note = (
+            "升任首席服务官 / became the primary"
+            if a.officer_id == officer_id
+            else f"交接给 {officer_id} 号服务官 / handed over to officer {officer_id}"
+        )
     new = Assignment(
         enterprise_id=enterprise.id,
         officer_id=officer_id,
@@ -174,8 +177,9 @@ async def end(
     ended_on: date,
     note: str | None,
     today: date,
+    date_field: str = "ended_on",
 ) -> Assignment:
-    not_in_future("ended_on", ended_on, today)
+    not_in_future(date_field, ended_on, today)
     assignments = await assignments_of(session, enterprise.id)
     target = next((a for a in assignments if a.id == assignment_id), None)
     if target is None:
@@ -185,12 +189,12 @@ async def end(
             "assignment_ended",
             f"该任职已于 {target.ended_on} 结束 / assignment {assignment_id} already ended on {target.ended_on}",
         )
-    if ended_on < target.started_on:
+    if ended_on <= target.started_on:
         raise field_problem(
             422,
             "date_order",
-            "ended_on",
-            f"结束日期早于起始日期 {target.started_on} / ended_on is before started_on ({target.started_on})",
+            date_field,
+            f"结束日期须晚于起始日期 {target.started_on} / a post ends after the day it began ({target.started_on})",
         )
     before = _snapshot(target)
     target.ended_on = ended_on
@@ -200,84 +204,3 @@ async def end(
     await session.flush()
     audit.record(session, actor, "end", "service_officer_assignment", target.id, before, _snapshot(target))
     return target
-
-
-# --- workload ---------------------------------------------------------------------------------------------
-
-
-def _open_on(day: date) -> ColumnElement[bool]:
-    """A request registered by `day` and neither resolved nor rejected by then."""
-    return and_(
-        ServiceRequest.received_on <= day,
-        or_(ServiceRequest.resolved_on.is_(None), ServiceRequest.resolved_on > day),
-        or_(ServiceRequest.rejected_on.is_(None), ServiceRequest.rejected_on > day),
-    )
-
-
-WORKLOAD_SORTS = ("display_name", "open_requests", "overdue_requests", "enterprises_served")
-
-
-def _workload_query(as_of: date) -> Select[int, str, str, bool, Any, Any, Any, Any, Any]:
-    posts = (
-        select(
-            Assignment.officer_id.label("officer_id"),
-            func.count(distinct(case((Assignment.role == OfficerRole.primary, Assignment.enterprise_id)))).label(
-                "primary_enterprises"
-            ),
-            func.count(distinct(case((Assignment.role == OfficerRole.deputy, Assignment.enterprise_id)))).label(
-                "deputy_enterprises"
-            ),
-            func.count(distinct(Assignment.enterprise_id)).label("enterprises_served"),
-        )
-        .where(active_on(as_of))
-        .group_by(Assignment.officer_id)
-        .subquery()
-    )
-    requests = (
-        select(
-            ServiceRequest.assignee_id.label("officer_id"),
-            func.count().label("open_requests"),
-            func.sum(case((ServiceRequest.due_on < as_of, 1), else_=0)).label("overdue_requests"),
-        )
-        .where(ServiceRequest.assignee_id.is_not(None), _open_on(as_of))
-        .group_by(ServiceRequest.assignee_id)
-        .subquery()
-    )
-    return (
-        select(
-            User.id,
-            User.username,
-            User.display_name,
-            User.is_active,
-            func.coalesce(posts.c.primary_enterprises, 0).label("primary_enterprises"),
-            func.coalesce(posts.c.deputy_enterprises, 0).label("deputy_enterprises"),
-            func.coalesce(posts.c.enterprises_served, 0).label("enterprises_served"),
-            func.coalesce(requests.c.open_requests, 0).label("open_requests"),
-            func.coalesce(requests.c.overdue_requests, 0).label("overdue_requests"),
-        )
-        .outerjoin(posts, posts.c.officer_id == User.id)
-        .outerjoin(requests, requests.c.officer_id == User.id)
-        # Officers who can serve, and anyone who still has enterprises or requests (e.g. disabled since).
-        .where(
-            or_(
-                and_(User.is_active.is_(True), User.role != Role.viewer.value),
-                posts.c.officer_id.is_not(None),
-                requests.c.officer_id.is_not(None),
-            )
-        )
-    )
-
-
-async def workloads(
-    session: AsyncSession, as_of: date, sort: tuple[str, ...], limit: int, offset: int, officer_id: int | None = None
-) -> tuple[list[dict[str, Any]], int]:
-    stmt = _workload_query(as_of)
-    if officer_id is not None:
-        stmt = stmt.where(User.id == officer_id)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery()))
-    columns = {c.name: c for c in stmt.selected_columns}
-    order = [
-        (columns[key.lstrip("-")].desc() if key.startswith("-") else columns[key.lstrip("-")].asc()) for key in sort
-    ]
-    rows = await session.execute(stmt.order_by(*order, User.id).limit(limit).offset(offset))
-    return [dict(row._mapping) for row in rows], int(total or 0)

@@ -40,7 +40,6 @@ from app.services.versioning import check_version
 REQUEST_SORTS: dict[str, Any] = {
     "received_at": ServiceRequest.received_at,
     "due_on": ServiceRequest.due_on,
-    "status": ServiceRequest.status,
     "resolved_on": ServiceRequest.resolved_on,
 }
 
@@ -115,7 +114,7 @@ async def get_request(session: AsyncSession, request_id: int) -> ServiceRequest:
     return found
 
 
-def _not_after_now(field: str, instant: datetime, now: datetime) -> None:
+def not_after_now(field: str, instant: datetime, now: datetime) -> None:
     if instant > now:
         raise field_problem(
             422,
@@ -151,7 +150,7 @@ async def register(session: AsyncSession, actor: Principal, new: NewRequest, now
     if new.assignee_id is not None:
         await eligible_officer(session, "assignee_id", new.assignee_id)
     received_at = (new.received_at or now).astimezone(UTC)  # instants are answered in UTC
-    _not_after_now("received_at", received_at, now)
+    not_after_now("received_at", received_at, now)
     received_on = shanghai_date(received_at)
     due_on = await work_calendar.due_date(session, received_on, service_type.time_limit_working_days)
     request = ServiceRequest(
@@ -196,6 +195,15 @@ async def update_request(
     request = await get_request(session, request_id)
     check_version(request.version, expected)
     changes = data.model_dump(exclude_unset=True)
+    routing = {"department_id", "assignee_id"} & changes.keys()
+    if routing and not is_open(request):
+        # Who handled a closed request is part of the past periods' figures: it stays as it was.
+        raise ConflictError(
+            "request_closed",
+            f"诉求已{request.status.value}，不能再改派 / the request is {request.status.value}: it can no longer be "
+            f"routed ({', '.join(sorted(routing))})",
+        )
+    before = audit.snapshot(request)
     if changes.get("service_type_id", request.service_type_id) != request.service_type_id:
         if request.status is not RequestStatus.registered:
             raise ConflictError(
@@ -214,7 +222,6 @@ async def update_request(
         await active_department(session, "department_id", changes["department_id"])
     if changes.get("assignee_id") is not None:
         await eligible_officer(session, "assignee_id", changes["assignee_id"])
-    before = audit.snapshot(request)
     for field, value in changes.items():
         setattr(request, field, value)
     await session.flush()
@@ -256,7 +263,7 @@ async def transition(
             current_status=request.status.value,
         )
     occurred_at = data.occurred_at or now
-    _not_after_now("occurred_at", occurred_at, now)
+    not_after_now("occurred_at", occurred_at, now)
     if occurred_at < request.status_changed_at:
         raise field_problem(
             422,
@@ -275,6 +282,13 @@ async def transition(
         if data.callback_on > today:
             raise field_problem(
                 422, "date_in_future", "callback_on", f"回访日期晚于今天 {today} / callback_on is in the future"
+            )
+        if data.callback_on > day:
+            raise field_problem(
+                422,
+                "date_order",
+                "callback_on",
+                f"回访日期晚于记录的评价时间 {day} / the evaluation (occurred_at, {day}) cannot precede the call-back",
             )
         if request.resolved_on is not None and data.callback_on < request.resolved_on:
             raise field_problem(

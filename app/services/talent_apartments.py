@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
-from app.models import ApartmentAllocation, ApartmentBatch, ApartmentUnit
+from app.models import ApartmentAllocation, ApartmentBatch, ApartmentUnit, Enterprise
 from app.schemas.talent import AllocationCreate, AllocationUpdate, BatchCreate, BatchUpdate, UnitCreate, UnitUpdate
 from app.services import audit, locks
+from app.services.entered_dates import not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.talents import existing_talent
 from app.services.versioning import check_version
@@ -55,7 +56,8 @@ async def get_batch(session: AsyncSession, batch_id: int) -> ApartmentBatch:
     return batch
 
 
-async def create_batch(session: AsyncSession, actor: Principal, data: BatchCreate) -> ApartmentBatch:
+async def create_batch(session: AsyncSession, actor: Principal, data: BatchCreate, today: date) -> ApartmentBatch:
+    not_in_future("supplied_on", data.supplied_on, today)
     existing = await session.scalar(select(ApartmentBatch.id).where(ApartmentBatch.code == data.code))
     if existing is not None:
         raise ConflictError(
@@ -69,10 +71,30 @@ async def create_batch(session: AsyncSession, actor: Principal, data: BatchCreat
 
 
 async def update_batch(
-    session: AsyncSession, actor: Principal, batch_id: int, data: BatchUpdate, expected: frozenset[int] | None
+    session: AsyncSession,
+    actor: Principal,
+    batch_id: int,
+    data: BatchUpdate,
+    expected: frozenset[int] | None,
+    today: date,
 ) -> ApartmentBatch:
     batch = await get_batch(session, batch_id)
     check_version(batch.version, expected)
+    supplied = data.supplied_on
+    if supplied is not None:
+        not_in_future("supplied_on", supplied, today)
+        first = await session.scalar(
+            select(func.min(Allocation.start_on))
+            .join(ApartmentUnit, ApartmentUnit.id == Allocation.unit_id)
+            .where(ApartmentUnit.batch_id == batch_id)
+        )
+        if first is not None and supplied > first:
+            raise field_problem(
+                422,
+                "date_order",
+                "supplied_on",
+                f"该批房源自 {first} 起已有人入住 / units of this batch were in use from {first}",
+            )
     before = audit.snapshot(batch)
     for field, value in data.model_dump(exclude_unset=True).items():
         setattr(batch, field, value)
@@ -206,9 +228,20 @@ async def _check_overlap(
 
 
 async def allocate(session: AsyncSession, actor: Principal, data: AllocationCreate) -> Allocation:
-    if await session.get(ApartmentUnit, data.unit_id) is None:
+    unit = await session.get(ApartmentUnit, data.unit_id)
+    if unit is None:
         raise unknown_reference("unit_id", "apartment unit", data.unit_id)
     person = await existing_talent(session, data.person_id)
+    if data.enterprise_id is not None and await session.get(Enterprise, data.enterprise_id) is None:
+        raise unknown_reference("enterprise_id", "enterprise", data.enterprise_id)
+    batch = await session.get(ApartmentBatch, unit.batch_id)
+    if batch is not None and data.start_on < batch.supplied_on:
+        raise field_problem(
+            422,
+            "date_order",
+            "start_on",
+            f"入住早于该批房源筹集日期 {batch.supplied_on} / the unit's batch was supplied on {batch.supplied_on}",
+        )
     await _check_overlap(session, data.unit_id, data.person_id, data.start_on, data.end_on, None)
     fields: dict[str, Any] = data.model_dump()
     fields["enterprise_id"] = data.enterprise_id or person.enterprise_id

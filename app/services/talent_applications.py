@@ -130,6 +130,16 @@ async def decide(
             f"办结日期早于申报日期 {application.applied_on} / decided_on is before the application "
             f"({application.applied_on})",
         )
+    if isinstance(data, GreenCardDecision) and data.card_number is not None:
+        holder = await session.scalar(
+            select(TalentGreenCard.id).where(TalentGreenCard.card_number == data.card_number).limit(1)
+        )
+        if holder is not None:
+            raise ConflictError(
+                "duplicate",
+                f"绿卡编号 {data.card_number} 已发放 / card number {data.card_number} is already issued",
+                existing_id=holder,
+            )
     before = audit.snapshot(application)
     application.status = ApplicationStatus(data.outcome)
     application.decided_on = data.decided_on

@@ -107,10 +107,15 @@ async def update_talent(
     changes = data.model_dump(exclude_unset=True)
     await _check(session, changes, person_id)
     before = _snapshot(person)
+    changed_personal = [f for f in PERSONAL_FIELDS if f in changes and changes[f] != getattr(person, f)]
     for field, value in changes.items():
         setattr(person, field, value)
     await session.flush()
-    audit.record(session, actor, "update", "talent", person.id, before, _snapshot(person))
+    after = _snapshot(person)
+    if changed_personal:
+        # The masked forms may look alike (138****1234 both times): say which field changed, not to what.
+        after["personal_data_changed"] = changed_personal
+    audit.record(session, actor, "update", "talent", person.id, before, after)
     return person
 
 

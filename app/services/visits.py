@@ -19,6 +19,7 @@ from app.services import audit, service_requests
 from app.services.entered_dates import not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.service_officers import eligible_officer
+from app.services.service_requests import not_after_now
 from app.services.trees import in_zone
 from app.services.versioning import check_version
 
@@ -164,6 +165,7 @@ async def raise_issue(
     """A service request found on the visit: received at 09:00 on the visit day unless said otherwise."""
     visit = await get_visit(session, visit_id)
     received_at = data.received_at or min(datetime.combine(visit.visited_on, time(9, 0), SHANGHAI), now)
+    not_after_now("received_at", received_at, now)  # first: a far-future instant has no Shanghai date
     if received_at.astimezone(SHANGHAI).date() < visit.visited_on:
         raise field_problem(
             422, "date_order", "received_at", f"早于走访日期 {visit.visited_on} / before the visit ({visit.visited_on})"

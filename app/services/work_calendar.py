@@ -23,10 +23,13 @@ from app.services.calculators.working_days import (
     add_working_days,
     working_days_between,
 )
+from app.services.entered_dates import not_in_future
 from app.services.versioning import check_version
 
 # A time limit of MAX_WORKING_DAYS working days never reaches more than two calendar years ahead.
 _YEARS_AHEAD = 2
+# 11 statutory holiday days a year until 2024, 13 from 2025: fewer means the arrangement is incomplete.
+MIN_HOLIDAY_DAYS = 11
 
 
 def calendar_missing(year: int) -> ProblemError:
@@ -157,13 +160,32 @@ async def put_year(
     data: CalendarYearPut,
     if_match_sent: bool,
     expected: frozenset[int] | None,
+    today: date,
 ) -> tuple[WorkCalendarYear, bool]:
     """Creates or replaces a year's arrangement; replacing needs the version read (If-Match)."""
     days = _days_of(year, data)
+    if data.published_on is not None:
+        not_in_future("published_on", data.published_on, today)
+    holidays = sum(d.kind is DayKind.holiday for d in days)
+    if holidays < MIN_HOLIDAY_DAYS:
+        raise field_problem(
+            422,
+            "too_few_holidays",
+            "holidays",
+            f"只有 {holidays} 天假期：法定节假日至少 {MIN_HOLIDAY_DAYS} 天 / {holidays} holiday days listed; the "
+            f"statutory holidays alone are at least {MIN_HOLIDAY_DAYS}",
+        )
     existing = await session.scalar(
         select(WorkCalendarYear).where(WorkCalendarYear.year == year).options(selectinload(WorkCalendarYear.days))
     )
     if existing is None:
+        if if_match_sent:
+            # RFC 9110: If-Match (even *) fails when there is no current representation.
+            raise ProblemError(
+                412,
+                "version_mismatch",
+                f"{year} 年尚无安排，If-Match 不能匹配 / {year} is not on record, so If-Match cannot match",
+            )
         entry = WorkCalendarYear(year=year, source=data.source, published_on=data.published_on, days=days)
         session.add(entry)
         await session.flush()

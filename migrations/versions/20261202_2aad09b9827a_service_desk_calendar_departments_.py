@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import app.models.types
+from app.core.clock import SHANGHAI
 from app.reference.work_calendar import ARRANGEMENTS, shipped_days
 
 revision: str = "2aad09b9827a"
@@ -549,6 +550,12 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     _seed_work_calendar()
+    _backfill_primary_officers()
+
+
+# The years this migration ships. Later years come through the API or a migration of their own, so a
+# fresh install and an upgraded one end up with the same calendar.
+SHIPPED_THROUGH = 2026
 
 
 def _seed_work_calendar() -> None:
@@ -576,9 +583,53 @@ def _seed_work_calendar() -> None:
                 "updated_at": now,
             }
             for a in ARRANGEMENTS
+            if a.year <= SHIPPED_THROUGH
         ],
     )
-    op.bulk_insert(days, [dict(row) for row in shipped_days()])
+    op.bulk_insert(days, [dict(row) for row in shipped_days() if row["year"] <= SHIPPED_THROUGH])
+
+
+def _backfill_primary_officers() -> None:
+    """Enterprises that already have a service officer get the primary post that now backs it, from the
+    day they settled (or were registered): without it their teams and workloads would show no one."""
+    bind = op.get_bind()
+    enterprises = sa.table(
+        "enterprises",
+        sa.column("id"),
+        sa.column("service_officer_id"),
+        sa.column("settled_on", sa.Date()),
+        sa.column("created_at", app.models.types.UTCDateTime()),
+    )
+    assignments = sa.table(
+        "service_officer_assignments",
+        sa.column("enterprise_id"),
+        sa.column("officer_id"),
+        sa.column("role"),
+        sa.column("started_on", sa.Date()),
+        sa.column("recorded_by"),
+        sa.column("recorded_at", app.models.types.UTCDateTime()),
+    )
+    rows = bind.execute(
+        sa.select(
+            enterprises.c.id, enterprises.c.service_officer_id, enterprises.c.settled_on, enterprises.c.created_at
+        ).where(enterprises.c.service_officer_id.is_not(None))
+    ).all()
+    now = datetime.now(UTC)
+    if rows:
+        op.bulk_insert(
+            assignments,
+            [
+                {
+                    "enterprise_id": enterprise_id,
+                    "officer_id": officer_id,
+                    "role": "primary",
+                    "started_on": settled_on or created_at.astimezone(SHANGHAI).date(),
+                    "recorded_by": "migration 2aad09b9827a",
+                    "recorded_at": now,
+                }
+                for enterprise_id, officer_id, settled_on, created_at in rows
+            ],
+        )
 
 
 def downgrade() -> None:

@@ -3,7 +3,9 @@
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from app.core.db import Database
 from app.core.scopes import Role
 from tests.api.desk import advance, department, enterprise, request, service_type
 from tests.conftest import UserFactory
@@ -229,3 +231,37 @@ async def test_workload_counts_enterprises_and_open_and_overdue_requests(
     assert (await client.get("/api/v1/service-officers/9999", headers=headers)).status_code == 404
     bad_sort = await client.get("/api/v1/service-officers", params={"sort": "password"}, headers=headers)
     assert bad_sort.status_code == 422
+
+
+async def test_hand_overs_on_the_enterprise_record_are_checked_like_the_others(
+    client: httpx.AsyncClient, make_user: UserFactory, database: Database
+) -> None:
+    zhang, headers = await make_user(Role.officer)
+    company = await enterprise(client, headers, service_officer_id=zhang.id, service_officer_since="2018-03-01")
+    url = f"/api/v1/enterprises/{company['id']}"
+    same = await client.patch(
+        url,
+        json={"service_officer_id": zhang.id, "service_officer_since": "2018-05-01"},
+        headers=headers | {"If-Match": '"1"'},
+    )
+    assert (same.status_code, same.json()["code"]) == (422, "no_change")
+    li, _ = await make_user(Role.officer)
+    early = await client.patch(
+        url,
+        json={"service_officer_id": li.id, "service_officer_since": "2018-02-01"},
+        headers=headers | {"If-Match": '"1"'},
+    )
+    assert (early.status_code, early.json()["errors"][0]["loc"]) == (422, ["body", "service_officer_since"])
+    [post] = (await client.get(f"{_team_url(company['id'])}/history", headers=headers)).json()
+    same_day = await client.post(
+        f"{_team_url(company['id'])}/{post['id']}/end",
+        json={"ended_on": "2018-03-01"},
+        headers=headers | {"If-Match": '"1"'},
+    )
+    assert (same_day.status_code, same_day.json()["code"]) == (422, "date_order")  # a post lasts at least a day
+
+    # An enterprise whose officer predates the team history (an upgraded database) can still be cleared.
+    async with database.session() as session:
+        await session.execute(text("DELETE FROM service_officer_assignments"))
+    cleared = await client.patch(url, json={"service_officer_id": None}, headers=headers | {"If-Match": '"1"'})
+    assert (cleared.status_code, cleared.json()["service_officer_id"]) == (200, None)

@@ -424,3 +424,75 @@ async def test_statistics_by_type_department_and_officer(client: httpx.AsyncClie
             headers=viewer,
         )
     ).status_code == 200
+
+
+async def test_closed_requests_keep_their_routing_and_evaluations_follow_their_call_back(
+    client: httpx.AsyncClient, make_user: UserFactory, admin_headers: dict[str, str]
+) -> None:
+    cso, officer = await make_user(Role.officer)
+    dept, kind = await _desk(client, officer)
+    tax = await department(client, officer, code="tax", name="区税务局")
+    company = await enterprise(client, officer)
+    item = await request(client, officer, company["id"], kind["id"])
+    refused = await advance(
+        client, officer, item, ("rejected", {"reason_code": "duplicate", "occurred_at": "2018-09-29T10:00:00+08:00"})
+    )
+    for change in ({"department_id": tax["id"]}, {"assignee_id": cso.id}, {"assignee_id": None}):
+        rerouted = await client.patch(
+            f"{REQUESTS}/{item['id']}", json=change, headers=officer | {"If-Match": f'"{refused["version"]}"'}
+        )
+        assert (rerouted.status_code, rerouted.json()["code"]) == (409, "request_closed"), change
+    # Text stays correctable.
+    fixed = await client.patch(
+        f"{REQUESTS}/{item['id']}",
+        json={"title": "重复诉求（已合并）"},
+        headers=officer | {"If-Match": f'"{refused["version"]}"'},
+    )
+    assert (fixed.status_code, fixed.json()["department_id"]) == (200, dept["id"])
+
+    done = await request(client, officer, company["id"], kind["id"])
+    done = await advance(
+        client,
+        officer,
+        done,
+        ("accepted", {"occurred_at": "2018-09-29T09:00:00+08:00"}),
+        ("in_progress", {"occurred_at": "2018-09-29T10:00:00+08:00"}),
+        ("resolved", {"occurred_at": "2018-10-08T10:00:00+08:00", "resolution": "办结"}),
+    )
+    early = await step(
+        client,
+        officer,
+        done,
+        "evaluated",
+        callback_on="2018-10-30",
+        satisfaction=4,
+        occurred_at="2018-10-09T10:00:00+08:00",
+    )
+    assert (early.status_code, early.json()["code"]) == (422, "date_order")
+    epoch = await client.post(
+        REQUESTS,
+        json={
+            "enterprise_id": company["id"],
+            "service_type_id": kind["id"],
+            "title": "t",
+            "description": "d",
+            "received_at": 1700000000,
+        },
+        headers=officer,
+    )
+    assert epoch.status_code == 422  # a number is not an ISO 8601 instant
+
+    # Changing the type of a registered request moves its due date, and the audit trail shows it.
+    other = await service_type(client, officer, tax["id"], code="tax_invoicing", limit=10)
+    fresh = await request(client, officer, company["id"], kind["id"])
+    await client.patch(
+        f"{REQUESTS}/{fresh['id']}", json={"service_type_id": other["id"]}, headers=officer | {"If-Match": '"1"'}
+    )
+    trail = (
+        await client.get(
+            "/api/v1/audit-events",
+            params={"entity_type": "service_request", "entity_id": str(fresh["id"])},
+            headers=admin_headers,
+        )
+    ).json()["items"]
+    assert (trail[0]["before"]["due_on"], trail[0]["after"]["due_on"]) == ("2018-10-08", "2018-10-17")

@@ -372,4 +372,81 @@ async def test_talent_statistics_count_distinct_persons_and_enterprises(
         2,
     )
     assert (cards["rejected"], cards["pending"], cards["approved_fortune_global_500_enterprises"]) == (1, 1, 1)
-    assert (cards["approved_fortune_global_500_cards"], cards["approved_senior_executives"]) == (1, 2)
+    assert (cards["approved_fortune_global_500_executives"], cards["approved_senior_executives"]) == (1, 2)
+
+
+async def test_apartments_and_cards_refuse_what_cannot_be(
+    client: httpx.AsyncClient, make_user: UserFactory, admin_headers: dict[str, str]
+) -> None:
+    _, officer = await make_user(Role.officer)
+    company = await enterprise(client, officer)
+    future = await client.post(
+        f"{APARTMENTS}/batches",
+        json={"code": "b_future", "name": "将来的房源", "supplied_on": "2099-01-01", "source": "国有物业存量房源"},
+        headers=officer,
+    )
+    assert (future.status_code, future.json()["code"]) == (422, "date_in_future")
+    batch = await created(
+        await client.post(
+            f"{APARTMENTS}/batches",
+            json={"code": "b1", "name": "第一批", "supplied_on": "2018-06-01", "source": "国有物业存量房源"},
+            headers=officer,
+        )
+    )
+    unit = await created(
+        await client.post(
+            f"{APARTMENTS}/units", json={"batch_id": batch["id"], "code": "a-101", "address": "示例"}, headers=officer
+        )
+    )
+    assert unit["code"] == "A-101"
+    twin = await client.post(
+        f"{APARTMENTS}/units", json={"batch_id": batch["id"], "code": "A-101", "address": "示例"}, headers=officer
+    )
+    assert (twin.status_code, twin.json()["code"]) == (409, "duplicate")
+    person = await _talent(client, officer, company["id"], phone="13800001234")
+    base = {"unit_id": unit["id"], "person_id": person["id"], "start_on": "2018-07-01", "rent_free": True}
+    for change, code in (
+        ({"enterprise_id": 424242}, "unknown_reference"),  # used to be a generic 409 from the database
+        ({"start_on": "2018-05-01"}, "date_order"),  # before the batch was supplied
+        ({"monthly_rent": "0"}, "validation_failed"),  # rent-free means no rent, not a rent of 0
+    ):
+        response = await client.post(f"{APARTMENTS}/allocations", json=base | change, headers=officer)
+        assert (response.status_code, response.json()["code"]) == (422, code), change
+    allocated = await created(await client.post(f"{APARTMENTS}/allocations", json=base, headers=officer))
+    later_supply = await client.patch(
+        f"{APARTMENTS}/batches/{batch['id']}", json={"supplied_on": "2018-08-01"}, headers=officer | {"If-Match": '"1"'}
+    )
+    assert (later_supply.status_code, later_supply.json()["code"]) == (422, "date_order")
+    del allocated
+
+    cards = "/api/v1/talent-green-cards"
+    other = await _talent(client, officer, company["id"], name="李示例")
+    numbers = []
+    for holder in (person, other):
+        card = await created(
+            await client.post(cards, json={"person_id": holder["id"], "applied_on": "2018-05-02"}, headers=officer)
+        )
+        numbers.append(
+            await client.post(
+                f"{cards}/{card['id']}/decision",
+                json={"outcome": "approved", "decided_on": "2018-05-20", "card_number": "GZRC-0001"},
+                headers=officer | {"If-Match": '"1"'},
+            )
+        )
+    assert numbers[0].status_code == 200
+    assert (numbers[1].status_code, numbers[1].json()["code"]) == (409, "duplicate")
+
+    # A new phone masked like the old one still leaves a trace of the change (never of the number).
+    changed = await client.patch(
+        f"{TALENTS}/{person['id']}", json={"phone": "13899991234"}, headers=officer | {"If-Match": '"1"'}
+    )
+    assert changed.status_code == 200
+    trail = (
+        await client.get(
+            "/api/v1/audit-events",
+            params={"entity_type": "talent", "entity_id": str(person["id"])},
+            headers=admin_headers,
+        )
+    ).json()["items"]
+    assert trail[0]["after"]["personal_data_changed"] == ["phone"]
+    assert "13899991234" not in str(trail)

@@ -216,3 +216,57 @@ async def test_consultation_fair_routes_issues_to_the_departments(
         url, json={"department_ids": [fire["id"], power["id"], tax["id"]]}, headers=headers | {"If-Match": '"1"'}
     )
     assert (joined.status_code, len(joined.json()["departments"]), joined.json()["version"]) == (200, 3, 2)
+
+
+async def test_far_future_instants_dates_as_numbers_and_invisible_names_are_refused(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    zhang, headers = await make_user(Role.officer)
+    company = await enterprise(client, headers)
+    dept = await department(client, headers)
+    kind = await service_type(client, headers, dept["id"])
+    visit = await _visit(client, headers, company["id"], "2018-09-28", [zhang.id])
+    issue = {"service_type_id": kind["id"], "title": "t", "description": "d", "received_at": "9999-12-31T23:59:59Z"}
+    far = await client.post(f"{VISITS}/{visit['id']}/issues", json=issue, headers=headers)
+    assert (far.status_code, far.json()["code"]) == (422, "date_in_future")  # this used to answer 500
+    numbered = await client.post(
+        VISITS,
+        json={"enterprise_id": company["id"], "visited_on": 1538064000, "officer_ids": [zhang.id], "findings": "x"},
+        headers=headers,
+    )
+    assert numbered.status_code == 422
+    stamped = await client.post(
+        VISITS,
+        json={
+            "enterprise_id": company["id"],
+            "visited_on": "2018-09-28T00:00:00",
+            "officer_ids": [zhang.id],
+            "findings": "x",
+        },
+        headers=headers,
+    )
+    assert stamped.status_code == 422
+    for hidden in ("\u061c", "\u00ad", "\u3164", "\U000e0001", "\u034f"):
+        named = await client.post("/api/v1/departments", json={"code": "odd", "name": f"部{hidden}门"}, headers=headers)
+        assert named.status_code == 422, repr(hidden)
+
+    fair = await created(
+        await client.post(
+            FAIRS,
+            json={"held_on": "2099-06-15", "title": "将来的问诊会", "place": "琶洲", "department_ids": [dept["id"]]},
+            headers=headers,
+        )
+    )
+    booked = await created(
+        await client.post(
+            f"{FAIRS}/{fair['id']}/appointments",
+            json={"enterprise_id": company["id"], "department_id": dept["id"]},
+            headers=headers,
+        )
+    )
+    ahead = await client.post(
+        f"{FAIRS}/{fair['id']}/appointments/{booked['id']}/issues",
+        json={"service_type_id": kind["id"], "title": "t", "description": "d"},
+        headers=headers,
+    )
+    assert (ahead.status_code, ahead.json()["code"]) == (409, "event_not_held")

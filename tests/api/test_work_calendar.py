@@ -99,10 +99,10 @@ async def test_entering_a_new_year_then_replacing_it_needs_if_match(
     assert (again.status_code, again.json()["code"]) == (428, "if_match_required")
     stale = await client.put(f"{CALENDAR}/2027", json=ARRANGEMENT_2027, headers=admin_headers | {"If-Match": '"7"'})
     assert stale.status_code == 412
-    shorter = ARRANGEMENT_2027 | {"holidays": ARRANGEMENT_2027["holidays"][:1], "workdays": []}
-    replaced = await client.put(f"{CALENDAR}/2027", json=shorter, headers=admin_headers | {"If-Match": '"1"'})
+    without_make_up = ARRANGEMENT_2027 | {"workdays": []}
+    replaced = await client.put(f"{CALENDAR}/2027", json=without_make_up, headers=admin_headers | {"If-Match": '"1"'})
     assert replaced.status_code == 200, replaced.text
-    assert (replaced.json()["version"], replaced.json()["holidays"], replaced.json()["workdays"]) == (2, 3, 0)
+    assert (replaced.json()["version"], replaced.json()["holidays"], replaced.json()["workdays"]) == (2, 12, 0)
 
     events = await _get(
         client, admin_headers, "/api/v1/audit-events", entity_type="work_calendar_year", entity_id="2027"
@@ -135,6 +135,9 @@ async def test_bad_arrangements_are_refused_and_nothing_is_stored(
             None,
         ),
         ({"holidays": [], "extra": 1}, "validation_failed", None),
+        # A year without its statutory holidays is an incomplete notice, not a year of work.
+        ({"holidays": ARRANGEMENT_2027["holidays"][:1]}, "too_few_holidays", ["body", "holidays"]),
+        ({"published_on": "2099-01-01"}, "date_in_future", ["body", "published_on"]),
         ({"source": ""}, "validation_failed", None),
     ]
     for change, code, loc in cases:
@@ -143,6 +146,10 @@ async def test_bad_arrangements_are_refused_and_nothing_is_stored(
         assert response.json()["code"] == code, change
         if loc:
             assert response.json()["errors"][0]["loc"] == loc
+    stale_create = await client.put(
+        f"{CALENDAR}/2027", json=ARRANGEMENT_2027, headers=admin_headers | {"If-Match": '"1"'}
+    )
+    assert (stale_create.status_code, stale_create.json()["code"]) == (412, "version_mismatch")  # RFC 9110
     assert (await client.get(f"{CALENDAR}/2027", headers=admin_headers)).status_code == 404
     out_of_range = await client.put(f"{CALENDAR}/1800", json=ARRANGEMENT_2027, headers=admin_headers)
     assert out_of_range.status_code == 422

@@ -93,9 +93,8 @@ async def create_event(
     response: Response,
     session: SessionDep,
     actor: Annotated[Principal, require("services:write")],
-    today: TodayDep,
 ) -> ConsultationEventRead:
-    event = await service.create_event(session, actor, data, today)
+    event = await service.create_event(session, actor, data)
     response.headers["Location"] = f"/api/v1/consultation-events/{event.id}"
     return await _answer(session, response, event)
 
@@ -166,9 +165,9 @@ async def book(
     response_model=ServiceRequestRead,
     status_code=status.HTTP_201_CREATED,
     summary="Register an issue raised at an appointment, routed to that department",
-    description="`source=consultation`; `received_at` defaults to 09:00 (Asia/Shanghai) on the fair's day, which "
-    "must have come.",
-    responses=problem_responses(404, 415),
+    description="`source=consultation`; `received_at` defaults to 09:00 (Asia/Shanghai) on the fair's day. A fair "
+    "still to come answers 409 `event_not_held`.",
+    responses=problem_responses(404, 409, 415),
 )
 async def raise_issue(
     event_id: IdPath,

@@ -136,11 +136,12 @@ async def visit_coverage(
     response_model=TalentServiceStatistics,
     summary="Talent services counted as the report counts them: distinct persons and distinct enterprises",
     description=(
-        "Apartments as they stood on `as_of` (default: the period's end, or today if earlier): talents housed "
-        "and their enterprises, rent-free ones apart. Household registrations and green cards approved within "
-        "[period_from, period_to] by decision date, as applications, distinct persons and distinct enterprises "
-        "(the employer the application was for). Green cards also count senior executives and enterprises "
-        "with a Fortune Global 500 investor class."
+        "Counted as things stood on `as_of` (within the period; default its end, or today if earlier): "
+        "talents housed and their enterprises, rent-free ones apart; household registrations and green cards "
+        "submitted and decided from `period_from` to `as_of`, as applications, distinct persons and distinct "
+        "enterprises (the employer the application was for), and those still pending then. Green cards also "
+        "count senior executives, and the senior executives of employers holding a Fortune Global 500 "
+        "investor class (of `list_year`, if given)."
     ),
 )
 async def talent_statistics(
@@ -149,13 +150,26 @@ async def talent_statistics(
     today: TodayDep,
     period_from: QueryDate,
     period_to: Annotated[QueryDate, Query(description="Inclusive")],
-    as_of: QueryDate | None = None,
+    as_of: Annotated[
+        QueryDate | None, Query(description="Within the period; default its end, or today if earlier")
+    ] = None,
+    list_year: Annotated[
+        int | None, Query(ge=1955, le=2100, description="Count Fortune Global 500 employers of this list year only")
+    ] = None,
 ) -> TalentServiceStatistics:
     _period(period_from, period_to, "period_to")
     day = as_of or min(period_to, today)
-    apartments = await service.apartment_counts(session, period_from, period_to, day)
-    registrations = await service.application_counts(session, HouseholdRegistration, period_from, period_to, day)
-    cards = await service.application_counts(session, TalentGreenCard, period_from, period_to, day)
+    if not period_from <= day <= period_to:
+        raise ProblemError(
+            422,
+            "validation_failed",
+            "as_of 须在统计期间内 / as_of must lie within the period",
+            errors=[{"loc": ["query", "as_of"], "message": "outside the period", "type": "date_out_of_range"}],
+        )
+    # Everything is counted as it stood on `day`: what was decided later is neither approved nor pending yet.
+    apartments = await service.apartment_counts(session, period_from, day, day)
+    registrations = await service.application_counts(session, HouseholdRegistration, period_from, day, day)
+    cards = await service.application_counts(session, TalentGreenCard, period_from, day, day, list_year)
     plain = {k: v for k, v in vars(registrations).items() if k in ApplicationFigures.model_fields}
     return TalentServiceStatistics(
         period_from=period_from,

@@ -16,6 +16,7 @@ from app.schemas.service_officer import (
     ServiceTeam,
     WorkloadPage,
 )
+from app.services import service_analytics
 from app.services import service_officers as service
 from app.services.enterprises import get_enterprise
 from app.services.versioning import check_version
@@ -149,17 +150,18 @@ def _workload_sort(
         str,
         Query(
             max_length=100,
-            description=f"Comma-separated, '-' for descending. Allowed: {', '.join(service.WORKLOAD_SORTS)}",
+            description=f"Comma-separated, '-' for descending. Allowed: {', '.join(service_analytics.WORKLOAD_SORTS)}",
         ),
     ] = "-open_requests",
 ) -> tuple[str, ...]:
     parts = tuple(p.strip() for p in sort.split(",") if p.strip()) or ("-open_requests",)
-    bad = [p for p in parts if p.lstrip("-") not in service.WORKLOAD_SORTS]
+    bad = [p for p in parts if p.lstrip("-") not in service_analytics.WORKLOAD_SORTS]
     if bad:
         raise ProblemError(
             422,
             "validation_failed",
-            f"不支持的排序字段 / unsupported sort key(s): {', '.join(bad)}",
+            f"不支持的排序字段 / unsupported sort key(s): {', '.join(bad)}; "
+            f"allowed: {', '.join(service_analytics.WORKLOAD_SORTS)}",
             errors=[
                 {"loc": ["query", "sort"], "message": f"unsupported sort key {b}", "type": "sort_key"} for b in bad
             ],
@@ -192,7 +194,7 @@ async def list_workloads(
 ) -> WorkloadPage:
     limit, offset = paging
     day = as_of or today
-    rows, total = await service.workloads(session, day, sort, limit, offset)
+    rows, total = await service_analytics.workloads(session, day, sort, limit, offset)
     return WorkloadPage(as_of=day, items=[_workload(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -210,7 +212,7 @@ async def get_workload(
     as_of: QueryDate | None = None,
 ) -> OfficerWorkload:
     day: date = as_of or today
-    rows, _ = await service.workloads(session, day, ("display_name",), 1, 0, officer_id=officer_id)
+    rows, _ = await service_analytics.workloads(session, day, ("display_name",), 1, 0, officer_id=officer_id)
     if not rows:
         raise ProblemError(404, "not_found", f"服务官 {officer_id} 不存在 / service officer {officer_id} not found")
     return _workload(rows[0])

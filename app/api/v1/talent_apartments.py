@@ -89,8 +89,9 @@ async def create_batch(
     response: Response,
     session: SessionDep,
     actor: Annotated[Principal, require("talents:write")],
+    today: TodayDep,
 ) -> BatchRead:
-    batch = await service.create_batch(session, actor, data)
+    batch = await service.create_batch(session, actor, data, today)
     response.headers["Location"] = f"/api/v1/talent-apartments/batches/{batch.id}"
     set_etag(response, batch.version)
     return _batch(batch, 0)
@@ -118,8 +119,9 @@ async def update_batch(
     session: SessionDep,
     actor: Annotated[Principal, require("talents:write")],
     expected: IfMatchDep,
+    today: TodayDep,
 ) -> BatchRead:
-    batch = await service.update_batch(session, actor, batch_id, data, expected)
+    batch = await service.update_batch(session, actor, batch_id, data, expected, today)
     set_etag(response, batch.version)
     return _batch(batch, (await service.unit_counts(session, [batch_id]))[batch_id])
 

@@ -38,7 +38,7 @@ def to_read(person: TalentPerson, viewer: Principal) -> TalentRead:
 def _require_clearance(actor: Principal, what: str) -> None:
     # Writing or searching by personal data one may not read would reveal or overwrite it blindly.
     if PERSONAL_DATA not in actor.scopes:
-        raise ProblemError(403, "insufficient_scope", f"{what}需要 {PERSONAL_DATA} / {what} needs {PERSONAL_DATA}")
+        raise ProblemError(403, "insufficient_scope", f"{what}: 需要 / needs {PERSONAL_DATA}")
 
 
 @router.get(
@@ -58,7 +58,7 @@ async def list_talents(
     national_id: Annotated[str | None, Query(min_length=18, max_length=18, description="Exact number")] = None,
 ) -> PageOut[TalentRead]:
     if national_id is not None:
-        _require_clearance(actor, "按身份证号查询 / searching by national_id ")
+        _require_clearance(actor, "按身份证号查询 / searching by national_id")
     flt = service.TalentFilter(q=q, enterprise_id=enterprise_id, role=role, national_id=national_id)
     result = await service.list_talents(session, flt, page)
     return PageOut[TalentRead](
@@ -82,7 +82,7 @@ async def create_talent(
     actor: Annotated[Principal, require("talents:write")],
 ) -> TalentRead:
     if data.national_id is not None or data.phone is not None:
-        _require_clearance(actor, "写入身份证号或电话 / national_id and phone ")
+        _require_clearance(actor, "写入身份证号或电话 / sending national_id or phone")
     person = await service.create_talent(session, actor, data)
     response.headers["Location"] = f"/api/v1/talents/{person.id}"
     set_etag(response, person.version)
@@ -116,7 +116,7 @@ async def update_talent(
     expected: IfMatchDep,
 ) -> TalentRead:
     if {"national_id", "phone"} & data.model_fields_set:
-        _require_clearance(actor, "修改身份证号或电话 / national_id and phone ")
+        _require_clearance(actor, "修改身份证号或电话 / changing national_id or phone")
     person = await service.update_talent(session, actor, person_id, data, expected)
     set_etag(response, person.version)
     return to_read(person, actor)

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from app.api.deps import IfMatchDep, OptionalIfMatchDep, SessionDep, require, set_etag
+from app.api.deps import IfMatchDep, OptionalIfMatchDep, SessionDep, TodayDep, require, set_etag
 from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.models import DayKind, WorkCalendarYear
@@ -136,10 +136,13 @@ async def get_year(
     description=(
         "The whole year at once, as the State Council's notice gives it: the holiday breaks (weekend days of a "
         "break included) and the make-up working days, which must fall on a Saturday or Sunday. Every day must "
-        "lie in `year` (split a New Year break at 31 December). Creating needs no `If-Match`; replacing does. "
-        "Due dates already computed for service requests are kept as they were."
+        "lie in `year` (split a New Year break at 31 December), and a year has at least the 11 statutory "
+        "holiday days. Creating answers 201 and takes no `If-Match` (sending one for a year not on record "
+        "answers 412); replacing answers 200 and needs it. Due dates already computed for service requests are "
+        "kept as they were."
     ),
-    responses=problem_responses(404, 409, 412, 415, 428),
+    responses=problem_responses(404, 409, 412, 415, 428)
+    | {201: {"description": "The year was entered", "model": CalendarYearRead}},
 )
 async def put_year(
     year: YearPath,
@@ -148,9 +151,10 @@ async def put_year(
     session: SessionDep,
     actor: Annotated[Principal, require("calendar:write")],
     if_match: OptionalIfMatchDep,
+    today: TodayDep,
 ) -> CalendarYearRead:
     sent, expected = if_match
-    entry, created = await service.put_year(session, actor, year, data, sent, expected)
+    entry, created = await service.put_year(session, actor, year, data, sent, expected, today)
     if created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/api/v1/work-calendar/{year}"

@@ -43,7 +43,6 @@ from app.models import (
     User,
     Zone,
 )
-from app.reference.work_calendar import ARRANGEMENTS, shipped_days
 from app.schemas.consultation_event import AppointmentCreate, AppointmentIssueCreate, ConsultationEventCreate
 from app.schemas.department import DepartmentCreate
 from app.schemas.enterprise import EnterpriseCreate, EnterpriseUpdate, InvestorClassItem
@@ -72,7 +71,7 @@ from app.services import (
     visits,
 )
 from app.services.calculators.national_id import check_character
-from app.services.calculators.working_days import WorkCalendar
+from app.services.demo.calendar import working_day
 from app.services.demo.registry import OTHER_NAMED, demo_uscc
 from app.services.talent_applications import Application
 
@@ -137,20 +136,6 @@ def _at(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour, 0), SHANGHAI)
 
 
-_CALENDAR = WorkCalendar(
-    years=frozenset(a.year for a in ARRANGEMENTS),
-    holidays=frozenset(row["day"] for row in shipped_days() if row["kind"] == "holiday"),
-    workdays=frozenset(row["day"] for row in shipped_days() if row["kind"] == "workday"),
-)
-
-
-def _working_day(day: date) -> date:
-    """The demo's own dates fall on working days: no visits on a Sunday or during the Spring Festival."""
-    while not _CALENDAR.is_working_day(day):
-        day += timedelta(days=1)
-    return day
-
-
 class _People:
     """Synthetic talents: 陈示例001 …, valid national ID numbers, placeholder phones."""
 
@@ -198,7 +183,7 @@ async def _follow_up(session: AsyncSession, request: ServiceRequest, n: int, now
     still_open = received >= date(2018, 11, 15)
     if still_open and n % 2:
         return
-    step = _working_day(received + timedelta(days=1))
+    step = working_day(received + timedelta(days=1))
     if n % 10 == 0:
         reason = [RejectionReason.duplicate, RejectionReason.outside_remit, RejectionReason.in_litigation][n % 3]
         await service_requests.transition(
@@ -300,7 +285,7 @@ async def load_services(session: AsyncSession, officers: list[User], leader: Use
     request_no = 0
     visit_types = ["policy_application", "site_selection", "talent_apartment", "children_schooling", "tax_invoicing"]
     for i, (enterprise, round_) in enumerate(plan):
-        day = _working_day(date(2018, 1, 15) + timedelta(days=8 * i))
+        day = working_day(date(2018, 1, 15) + timedelta(days=8 * i))
         team = [staff[i % len(staff)]] + ([leader.id] if leader and round_ != 1 and i % 2 == 0 else [])
         visit = await visits.create_visit(
             session,
@@ -352,7 +337,6 @@ async def load_services(session: AsyncSession, officers: list[User], leader: Use
             department_ids=[depts[c].id for c in FAIR_DEPARTMENTS],
             note="职能部门及属地街道现场摆摊，为拍地企业一对一挂号问诊（示例）",
         ),
-        today,
     )
     buyers = companies[::4][:22]
     for i, buyer in enumerate(buyers):
@@ -393,7 +377,7 @@ async def load_services(session: AsyncSession, officers: list[User], leader: Use
             service_type_id=direct_types[i % len(direct_types)].id,
             title=f"企业诉求（示例{request_no:02d}）",
             description="企业通过首席服务官提出的诉求（示例）",
-            received_at=_at(_working_day(date(2018, 1, 8) + timedelta(days=14 * i)), 9 + i % 6),
+            received_at=_at(working_day(date(2018, 1, 8) + timedelta(days=14 * i)), 9 + i % 6),
             assignee_id=None,
             department_id=None,
         )
@@ -466,6 +450,7 @@ async def _talents(
                 source="国有物业存量房源",
                 provider="海珠区国有资产经营示例公司",
             ),
+            today,
         )
         for code, name, supplied in (
             ("batch_2017_4", "2017年第四批人才公寓（示例）", date(2017, 12, 1)),
@@ -521,7 +506,7 @@ async def _talents(
         session,
         SYSTEM,
         AllocationCreate(
-            unit_id=units[32].id, person_id=leaver, start_on=date(2018, 1, 8), end_on=date(2018, 8, 31), rent_free=True
+            unit_id=units[32].id, person_id=leaver, start_on=date(2018, 6, 11), end_on=date(2018, 8, 31), rent_free=True
         ),
     )
 
@@ -553,13 +538,13 @@ async def _talents(
     settlers = companies[1::5][:17]
     for i, enterprise in enumerate(settlers):
         for k in range(3 if i < 11 else 2):
-            applied = _working_day(date(2018, 1, 22) + timedelta(days=11 * i + 3 * k))
+            applied = working_day(date(2018, 1, 22) + timedelta(days=11 * i + 3 * k))
             await apply(
                 HouseholdRegistration,
                 await person(enterprise, TalentRole.high_end, "高级工程师"),
                 applied,
                 ApplicationStatus.approved,
-                _working_day(applied + timedelta(days=40)),
+                working_day(applied + timedelta(days=40)),
             )
     for i in range(4):  # approved in 2017: not 2018's figure
         applied = date(2017, 6, 5) + timedelta(days=14 * i)
@@ -591,13 +576,13 @@ async def _talents(
     employers = await _fortune_employers(session, by_name, today)
     for i, (employer, count) in enumerate(zip(employers, (8, 5, 5, 3), strict=True)):
         for k in range(count):
-            applied = _working_day(date(2018, 3, 5) + timedelta(days=17 * i + 5 * k))
+            applied = working_day(date(2018, 3, 5) + timedelta(days=17 * i + 5 * k))
             await apply(
                 TalentGreenCard,
                 await person(employer, TalentRole.senior_executive, "副总裁"),
                 applied,
                 ApplicationStatus.approved,
-                _working_day(applied + timedelta(days=30)),
+                working_day(applied + timedelta(days=30)),
             )
     await apply(
         TalentGreenCard,
