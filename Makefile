@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+ is the only prerequisite):
 #   make run    virtualenv, install, migrate var/zhaoshang.db, demo data, serve on 127.0.0.1:8000
-#   make test   dev install, ruff, mypy, pytest on SQLite, and on PostgreSQL when it is reachable
+#   make test   dev install, ruff, mypy, pytest on SQLite and (at the same time) on PostgreSQL when reachable
 # REQUIRE_POSTGRES=1 make test fails when PostgreSQL cannot be reached (CI sets it).
 
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
@@ -55,7 +55,9 @@ test-postgres: $(BIN)/.installed-dev
 		echo "PostgreSQL not reachable at $(TEST_POSTGRES_URL): PostgreSQL run skipped (SQLite run passed)"; \
 	fi
 
-test: lint test-sqlite test-postgres
+# The two runs are independent (each its own database) and CPU-bound: side by side they take the time of one.
+test: lint
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

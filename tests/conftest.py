@@ -5,6 +5,7 @@ dropped after), migrated with Alembic exactly as production is, and emptied afte
 """
 
 import asyncio
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -117,9 +118,13 @@ async def database(settings: Settings, migrated: None) -> AsyncIterator[Database
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
-    if "database" not in request.fixturenames:
+    # Tests on the shared demo data read it together; the module's fixture empties it when they are done.
+    if "database" not in request.fixturenames or "demo_data" in request.fixturenames:
         return
-    db: Database = request.getfixturevalue("database")
+    await empty_database(request.getfixturevalue("database"))
+
+
+async def empty_database(db: Database) -> None:
     # Reference data seeded by migrations stays; everything the tests wrote goes.
     tables = [t for t in Base.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
     async with db.engine.begin() as conn:
@@ -207,12 +212,14 @@ async def clock(app: Any) -> AsyncIterator[FixedClock]:
 
 
 UserFactory = Callable[..., Awaitable[tuple[User, dict[str, str]]]]
+# One sequence for the whole run: tests sharing a database (the demo modules) never reuse a username.
+USER_SERIAL = itertools.count(1)
 
 
 @pytest.fixture
 def make_user(database: Database, settings: Settings) -> UserFactory:
     """Creates a staff user with a role and returns it with ready Authorization headers."""
-    counter = iter(range(1, 10_000))
+    counter = USER_SERIAL
 
     async def factory(
         role: Role = Role.officer, *, username: str | None = None, password: str = DEFAULT_PASSWORD
@@ -238,3 +245,27 @@ async def admin_headers(make_user: UserFactory) -> dict[str, str]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+DEMO_PASSWORD = "demo-password-for-tests"
+
+
+@pytest.fixture(scope="module")
+async def demo_data(database: Database) -> AsyncIterator[None]:
+    """The demo data, loaded once for a module of tests that read it (loading takes seconds), emptied after."""
+    from app.services.demo import load_demo_data
+
+    async with database.session() as session:
+        await load_demo_data(session, DEMO_PASSWORD)
+    yield
+    await empty_database(database)
+
+
+@pytest.fixture
+async def demo_leader(client: httpx.AsyncClient, demo_data: None) -> dict[str, str]:
+    """The demo's leader, logged in: reads everything, tax figures included."""
+    response = await client.post(
+        "/api/v1/auth/token", data={"grant_type": "password", "username": "leader", "password": DEMO_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

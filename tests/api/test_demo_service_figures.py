@@ -3,23 +3,6 @@
 from typing import Any
 
 import httpx
-import pytest
-
-from app.core.db import Database
-from app.services.demo import load_demo_data
-
-PASSWORD = "demo-password-for-tests"
-
-
-@pytest.fixture
-async def leader(client: httpx.AsyncClient, database: Database) -> dict[str, str]:
-    async with database.session() as session:
-        await load_demo_data(session, PASSWORD)
-    response = await client.post(
-        "/api/v1/auth/token", data={"grant_type": "password", "username": "leader", "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def _get(client: httpx.AsyncClient, headers: dict[str, str], url: str, **params: Any) -> Any:
@@ -28,13 +11,13 @@ async def _get(client: httpx.AsyncClient, headers: dict[str, str], url: str, **p
     return response.json()
 
 
-async def test_2018_service_and_talent_figures(client: httpx.AsyncClient, leader: dict[str, str]) -> None:
+async def test_2018_service_and_talent_figures(client: httpx.AsyncClient, demo_leader: dict[str, str]) -> None:
     # "目前已为14家战略新兴企业共30名提供免费人才公寓。……2018年共协助17家企业45名人才成功申报白卡落户，推动阿里巴巴、
     #  中石油、中石化、昆仑能源等4家世界500强企业的高级管理人员获批21个人才绿卡。"
     for as_of in ("2018-10-31", "2018-12-31"):
         figures = await _get(
             client,
-            leader,
+            demo_leader,
             "/api/v1/analytics/talent-services",
             period_from="2018-01-01",
             period_to="2018-12-31",
@@ -56,37 +39,39 @@ async def test_2018_service_and_talent_figures(client: httpx.AsyncClient, leader
     assert (cards["approved_enterprises"], cards["approved_fortune_global_500_enterprises"]) == (4, 4)
     # The 2017 approvals are not 2018's figure.
     earlier = await _get(
-        client, leader, "/api/v1/analytics/talent-services", period_from="2017-01-01", period_to="2017-12-31"
+        client, demo_leader, "/api/v1/analytics/talent-services", period_from="2017-01-01", period_to="2017-12-31"
     )
     assert earlier["household_registrations"]["approved"] == 4
 
     # "2018年已走访了阿里巴巴、东凌集团、欧派、小米、YY、华邦、复星、今日头条等30余家企业"
-    visits = await _get(client, leader, "/api/v1/analytics/visits", visited_from="2018-01-01", visited_to="2018-12-31")
+    visits = await _get(
+        client, demo_leader, "/api/v1/analytics/visits", visited_from="2018-01-01", visited_to="2018-12-31"
+    )
     assert (visits["visits"], visits["enterprises_visited"]) == (40, 32)
     visited = await _get(
-        client, leader, "/api/v1/visits", visited_from="2018-01-01", visited_to="2018-12-31", limit=200
+        client, demo_leader, "/api/v1/visits", visited_from="2018-01-01", visited_to="2018-12-31", limit=200
     )
     enterprise_ids = {v["enterprise_id"] for v in visited["items"]}
-    names = [(await _get(client, leader, f"/api/v1/enterprises/{i}"))["name"] for i in sorted(enterprise_ids)]
+    names = [(await _get(client, demo_leader, f"/api/v1/enterprises/{i}"))["name"] for i in sorted(enterprise_ids)]
     for word in ("阿里巴巴", "东凌", "欧派", "小米", "YY", "华邦", "复星", "今日头条"):
         assert any(word in n for n in names), word
 
     # "举办'长条桌送服务现场问诊会—琶洲专场'，组织住建、城管、国规、政务、消防、税务、供电、供水、招商、发改等职能部门
     #  及属地街道"
-    fairs = await _get(client, leader, "/api/v1/consultation-events", held_from="2018-01-01", held_to="2018-12-31")
+    fairs = await _get(client, demo_leader, "/api/v1/consultation-events", held_from="2018-01-01", held_to="2018-12-31")
     [fair] = fairs["items"]
     assert fair["title"] == "长条桌送服务现场问诊会—琶洲专场"
     assert len(fair["departments"]) == 11 and any("街道" in d["name"] for d in fair["departments"])
-    stats = await _get(client, leader, f"/api/v1/consultation-events/{fair['id']}/statistics", as_of="2018-12-31")
+    stats = await _get(client, demo_leader, f"/api/v1/consultation-events/{fair['id']}/statistics", as_of="2018-12-31")
     assert stats["total"]["raised"] == sum(d["raised"] for d in stats["departments"])
 
 
 async def test_request_figures_agree_with_the_requests_themselves(
-    client: httpx.AsyncClient, leader: dict[str, str]
+    client: httpx.AsyncClient, demo_leader: dict[str, str]
 ) -> None:
     """The SQL aggregate and the rows it summarises tell the same story (outcomes as of the year's end)."""
     listed = await _get(
-        client, leader, "/api/v1/service-requests", received_from="2018-01-01", received_to="2018-12-31", limit=200
+        client, demo_leader, "/api/v1/service-requests", received_from="2018-01-01", received_to="2018-12-31", limit=200
     )
     rows = listed["items"]
     resolved = [r for r in rows if r["resolved_on"] and r["resolved_on"] <= "2018-12-31"]
@@ -94,7 +79,7 @@ async def test_request_figures_agree_with_the_requests_themselves(
     rated = [r["satisfaction"] for r in rows if r["evaluated_on"] and r["evaluated_on"] <= "2018-12-31"]
     stats = await _get(
         client,
-        leader,
+        demo_leader,
         "/api/v1/analytics/service-requests",
         received_from="2018-01-01",
         received_to="2018-12-31",
@@ -107,7 +92,7 @@ async def test_request_figures_agree_with_the_requests_themselves(
     assert total["evaluated"] == len(rated)
     assert sum(g["received"] for g in stats["groups"]) == total["received"]
     assert {r["source"] for r in rows} == {"direct", "visit", "consultation"}
-    breaches = await _get(client, leader, "/api/v1/service-requests/breaches", as_of="2018-12-31", limit=200)
+    breaches = await _get(client, demo_leader, "/api/v1/service-requests/breaches", as_of="2018-12-31", limit=200)
     assert breaches["total"] == len(resolved) - len(on_time) + total["overdue_open"]
-    workload = await _get(client, leader, "/api/v1/service-officers", as_of="2018-12-31")
+    workload = await _get(client, demo_leader, "/api/v1/service-officers", as_of="2018-12-31")
     assert sum(w["open_requests"] for w in workload["items"]) == total["open"]
