@@ -70,6 +70,7 @@ def cmd_demo_data(_args: argparse.Namespace, settings: Settings) -> None:
     print("demo projects loaded" if result.projects_loaded else "demo projects already present")
     print("demo KPI facts loaded" if result.kpis_loaded else "demo KPI facts already present")
     print("demo service desk loaded" if result.services_loaded else "demo service desk already present")
+    print("demo disclosure and decisions loaded" if result.disclosure_loaded else "demo disclosure already present")
 
 
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> None:

@@ -23,12 +23,16 @@ from app.api.v1 import (
     cohorts,
     consultation_events,
     departments,
+    disclosure_requests,
+    disclosures,
     enterprises,
     industries,
     kpis,
     land_parcels,
+    meetings,
     milestones,
     projects,
+    reports,
     service_analytics,
     service_officers,
     service_requests,
@@ -97,6 +101,17 @@ TAGS = [
     {
         "name": "work calendar 工作日历",
         "description": "The State Council's holiday arrangements and make-up working days, for working-day limits",
+    },
+    {
+        "name": "disclosure 政务公开",
+        "description": "Proactive disclosure on several channels, requests for disclosure with the 2021 format's "
+        "outcome codes and fees, administrative reviews and lawsuits",
+    },
+    {"name": "decisions 会议与决策", "description": "Meetings and the “三重一大” decisions taken at them"},
+    {
+        "name": "reports 报告",
+        "description": "The annual work report (JSON, .docx), the statutory disclosure report (JSON, .xlsx) and "
+        "frozen snapshots with their differences from today's data",
     },
     {
         "name": "analytics 统计",
@@ -210,6 +225,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         talents,
         talent_apartments,
         service_analytics,
+        disclosures,
+        disclosure_requests,
+        meetings,
+        reports,
     ):
         api.include_router(module.router)
     api.include_router(talent_applications.household_registrations)

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
 
     demo_admin_password: str | None = None
 
+    office_name: str = Field(default="区招商办公室", min_length=1, max_length=100)
+
     @model_validator(mode="before")
     @classmethod
     def _split_origins(cls, data: object) -> object:

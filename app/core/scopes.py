@@ -28,6 +28,12 @@ SCOPES: dict[str, str] = {
     "talents:read": "查看人才服务 / read talents, talent apartments, household registrations and green cards",
     "talents:write": "办理人才服务 / maintain talents, apartment allocations, household registrations, green cards",
     "calendar:write": "维护工作日历 / maintain the holiday arrangements (节假日与调休) behind working-day limits",
+    "disclosures:read": "查看政务公开 / read disclosure items, requests for disclosure, reviews and lawsuits",
+    "disclosures:write": "维护政务公开 / publish and schedule items; register and conclude requests for disclosure",
+    "decisions:read": "查看会议与决策 / read meetings and major decisions (三重一大)",
+    "decisions:write": "记录会议与决策 / record meetings and the decisions taken at them",
+    "reports:read": "查看报告 / generate the annual work report and the statutory disclosure report; read snapshots",
+    "reports:write": "冻结报告 / freeze reports as snapshots; enter the yearly enforcement figures",
 }
 
 # Clearances: what a caller must hold to see personal data and confidential project names.
@@ -45,6 +51,9 @@ _REGISTRY_READ = frozenset(
         "kpis:read",
         "services:read",
         "talents:read",
+        "disclosures:read",
+        "decisions:read",
+        "reports:read",
     }
 )
 _REGISTRY_WRITE = frozenset(
@@ -56,6 +65,9 @@ _REGISTRY_WRITE = frozenset(
         "kpis:write",
         "services:write",
         "talents:write",
+        "disclosures:write",
+        "decisions:write",
+        "reports:write",
     }
 )
 # Cleared staff: contacts unmasked and the real names behind project code names.
@@ -71,7 +83,8 @@ class Role(StrEnum):
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.admin: frozenset(SCOPES),
-    Role.leader: frozenset({"users:read", "clients:read", "audit:read"}) | _REGISTRY_READ | _CLEARED,
+    # Leaders also sign reports off: freezing one is theirs as much as the officers'.
+    Role.leader: frozenset({"users:read", "clients:read", "audit:read", "reports:write"}) | _REGISTRY_READ | _CLEARED,
     # Officers (including chief service officers) work with enterprise contacts every day.
     Role.officer: _REGISTRY_READ | _REGISTRY_WRITE | _CLEARED,
     Role.viewer: _REGISTRY_READ,

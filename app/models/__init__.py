@@ -6,6 +6,21 @@ from app.models.auth_failure import AuthFailure
 from app.models.base import Base
 from app.models.consultation_event import ConsultationAppointment, ConsultationEvent, consultation_event_departments
 from app.models.department import Department
+from app.models.disclosure import (
+    CHANNEL_GROUPS,
+    ApplicantType,
+    DisclosureCategory,
+    DisclosureChannel,
+    DisclosureItem,
+    DisclosureItemChannel,
+    DisclosureOutcome,
+    DisclosureRemedy,
+    DisclosureRequest,
+    EnforcementFigures,
+    FeeBasis,
+    RemedyKind,
+    RemedyResult,
+)
 from app.models.enterprise import (
     Enterprise,
     EnterpriseContact,
@@ -17,6 +32,7 @@ from app.models.enterprise import (
 from app.models.industry import Industry
 from app.models.kpi import Cohort, CohortKind, CohortMember, KpiFact, Metric, MetricKind, ReportedAs, Target
 from app.models.land_parcel import LandParcel
+from app.models.meeting import DECISION_MEETINGS, DecisionKind, MajorDecision, Meeting, MeetingKind
 from app.models.project import (
     PIPELINE,
     Escalation,
@@ -31,6 +47,7 @@ from app.models.project import (
     Track,
     supervision_round_projects,
 )
+from app.models.report_snapshot import ReportKind, ReportSnapshot
 from app.models.service_officer import OfficerRole, ServiceOfficerAssignment
 from app.models.service_request import (
     OPEN_STATUSES,
@@ -60,6 +77,8 @@ from app.models.work_calendar import DayKind, WorkCalendarDay, WorkCalendarYear
 from app.models.zone import Zone, ZoneAreaVersion, ZoneKind
 
 __all__ = [
+    "CHANNEL_GROUPS",
+    "DECISION_MEETINGS",
     "OPEN_STATUSES",
     "PIPELINE",
     "REJECTABLE",
@@ -68,6 +87,7 @@ __all__ = [
     "ApartmentBatch",
     "ApartmentUnit",
     "ApiClient",
+    "ApplicantType",
     "ApplicationStatus",
     "AuditEvent",
     "AuthFailure",
@@ -78,7 +98,16 @@ __all__ = [
     "ConsultationAppointment",
     "ConsultationEvent",
     "DayKind",
+    "DecisionKind",
     "Department",
+    "DisclosureCategory",
+    "DisclosureChannel",
+    "DisclosureItem",
+    "DisclosureItemChannel",
+    "DisclosureOutcome",
+    "DisclosureRemedy",
+    "DisclosureRequest",
+    "EnforcementFigures",
     "Enterprise",
     "EnterpriseContact",
     "EnterpriseInvestorClass",
@@ -86,11 +115,15 @@ __all__ = [
     "EnterpriseStatus",
     "Escalation",
     "EscalationLevel",
+    "FeeBasis",
     "HouseholdRegistration",
     "Industry",
     "InvestorClass",
     "KpiFact",
     "LandParcel",
+    "MajorDecision",
+    "Meeting",
+    "MeetingKind",
     "Metric",
     "MetricKind",
     "Milestone",
@@ -101,6 +134,10 @@ __all__ = [
     "ProjectStage",
     "ProjectStageEvent",
     "RejectionReason",
+    "RemedyKind",
+    "RemedyResult",
+    "ReportKind",
+    "ReportSnapshot",
     "ReportedAs",
     "RequestSource",
     "RequestStatus",

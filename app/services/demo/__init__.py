@@ -13,6 +13,7 @@ from app.core.scopes import Role
 from app.models import User
 from app.schemas.user import UserCreate
 from app.services import users
+from app.services.demo.disclosure import load_disclosure
 from app.services.demo.kpis import load_kpis
 from app.services.demo.projects import load_projects
 from app.services.demo.registry import load_registry
@@ -36,6 +37,7 @@ class DemoResult:
     projects_loaded: bool
     kpis_loaded: bool
     services_loaded: bool
+    disclosure_loaded: bool
 
 
 async def load_demo_data(session: AsyncSession, admin_password: str | None) -> DemoResult:
@@ -54,6 +56,7 @@ async def load_demo_data(session: AsyncSession, admin_password: str | None) -> D
     kpis_loaded = await load_kpis(session, today)
     leader = await session.scalar(select(User).where(User.username == "leader"))
     services_loaded = await load_services(session, officers, leader, today)
+    disclosure_loaded = await load_disclosure(session, today)
     return DemoResult(
         admin_created=password is not None,
         admin_password=password,
@@ -61,4 +64,5 @@ async def load_demo_data(session: AsyncSession, admin_password: str | None) -> D
         projects_loaded=projects_loaded,
         kpis_loaded=kpis_loaded,
         services_loaded=services_loaded,
+        disclosure_loaded=disclosure_loaded,
     )

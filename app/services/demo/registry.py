@@ -7,9 +7,9 @@ date, contact and parcel is synthetic (valid check digits, made-up values).
 Figures reproduced (see tests/api/test_registry_report_figures.py):
 - settled in 2018: 72 enterprises, registered capital 102.35亿元 (> 100亿), 43 new or relocated (59.7%,
   "近六成"), 8 with a Fortune Global 500 investor and 16 with a China 500 investor: 24, a third of 72;
-- 琶洲 cluster on 2018-10-31: 28 parcels transferred, 20 leading groups, 94 project and business
-  companies with 161.3亿元 registered capital, 13 land buyers in substantive operation, core + expansion +
-  support = 0.37 km².
+- 琶洲 cluster on 2018-10-31 and at the year's end: 28 parcels transferred, 20 leading groups, 94 project and
+  business companies with 161.3亿元 registered capital, 13 land buyers in substantive operation, core +
+  expansion + support = 0.37 km².
 """
 
 from datetime import date, timedelta
@@ -182,13 +182,13 @@ async def load_registry(session: AsyncSession, officers: list[User], today: date
     if len(companies) != 94 or settled_2018 != 10:
         raise RuntimeError("demo registry no longer matches the report (94 companies, 10 settled in 2018)")
 
-    # 28 parcels transferred by 2018-10-31, to 22 buyers, 13 of which operate by then; one more parcel
-    # transferred after the report date and two not yet transferred.
+    # 28 parcels transferred by the end of 2018, to 22 buyers, 13 of which operate by then; one more parcel
+    # transferred in January 2019 and two not yet transferred.
     buyers = companies[::4][:22]
     for n, buyer in enumerate(buyers):
         if n < 13:
             buyer.operations_started_on = date(2017 + n % 2, 1 + n % 9, 1)
-    buyers[13].operations_started_on = date(2018, 12, 1)  # starts after the report date
+    buyers[13].operations_started_on = date(2019, 1, 7)  # starts after the report's year
     plan = [*buyers, *buyers[:6]]
     for n, buyer in enumerate(plan):
         await land_parcels.create_parcel(
@@ -212,7 +212,7 @@ async def load_registry(session: AsyncSession, officers: list[User], today: date
             zone_id=support.id,
             area_m2=Decimal(9100),
             planned_use="商业用地（B1）",
-            transferred_on=date(2018, 12, 5),
+            transferred_on=date(2019, 1, 10),
             buyer_enterprise_id=buyers[14].id,
             price=Decimal(450_000_000),
         ),

@@ -1,0 +1,262 @@
+"""Proactive disclosure (主动公开): items published on one or several channels, and their statistics.
+
+An item counts once in the total and in its category, and once in every channel it went out on; the
+statistics say so and give the overlap, so the published figures reconcile (DESIGN §7).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, case, distinct, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.clock import SHANGHAI
+from app.core.errors import ConflictError, NotFoundError, field_problem
+from app.core.principal import Principal
+from app.models import (
+    CHANNEL_GROUPS,
+    DisclosureCategory,
+    DisclosureChannel,
+    DisclosureItem,
+    DisclosureItemChannel,
+    DisclosureRemedy,
+    DisclosureRequest,
+)
+from app.models.functions import shanghai_month
+from app.schemas.disclosure import (
+    DisclosureCreate,
+    DisclosureUpdate,
+)
+from app.services import audit
+from app.services.pagination import Page, PageRequest, paginate
+from app.services.versioning import check_version
+
+ITEM_SORTS = {"published_at": DisclosureItem.published_at, "title": DisclosureItem.title}
+REQUEST_SORTS = {"received_on": DisclosureRequest.received_on, "concluded_on": DisclosureRequest.concluded_on}
+REMEDY_SORTS = {"filed_on": DisclosureRemedy.filed_on}
+
+
+def day_start(day: date) -> datetime:
+    """Midnight in Asia/Shanghai, as a UTC instant: periods are business dates."""
+    return datetime.combine(day, time(0), SHANGHAI).astimezone(UTC)
+
+
+# --- items ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    q: str | None = None
+    category: DisclosureCategory | None = None
+    channel: DisclosureChannel | None = None
+    legal_basis_item: int | None = None
+    published_from: date | None = None
+    published_to: date | None = None  # inclusive, Asia/Shanghai
+    scheduled_after: datetime | None = None  # only items still waiting at this instant
+
+
+def _items(flt: ItemFilter) -> Select[DisclosureItem]:
+    stmt = select(DisclosureItem)
+    if flt.q:
+        stmt = stmt.where(func.lower(DisclosureItem.title).contains(flt.q.lower(), autoescape=True))
+    if flt.category is not None:
+        stmt = stmt.where(DisclosureItem.category == flt.category)
+    if flt.channel is not None:
+        stmt = stmt.where(
+            exists().where(
+                DisclosureItemChannel.item_id == DisclosureItem.id, DisclosureItemChannel.channel == flt.channel
+            )
+        )
+    if flt.legal_basis_item is not None:
+        stmt = stmt.where(DisclosureItem.legal_basis_item == flt.legal_basis_item)
+    if flt.published_from is not None:
+        stmt = stmt.where(DisclosureItem.published_at >= day_start(flt.published_from))
+    if flt.published_to is not None:
+        stmt = stmt.where(DisclosureItem.published_at < day_start(flt.published_to + timedelta(days=1)))
+    if flt.scheduled_after is not None:
+        stmt = stmt.where(DisclosureItem.published_at > flt.scheduled_after)
+    return stmt
+
+
+async def list_items(session: AsyncSession, flt: ItemFilter, page: PageRequest) -> Page[DisclosureItem]:
+    stmt = _items(flt).options(selectinload(DisclosureItem.channels))
+    return await paginate(session, stmt, page, ITEM_SORTS, DisclosureItem.id)
+
+
+async def get_item(session: AsyncSession, item_id: int) -> DisclosureItem:
+    item = await session.scalar(
+        select(DisclosureItem).where(DisclosureItem.id == item_id).options(selectinload(DisclosureItem.channels))
+    )
+    if item is None:
+        raise NotFoundError("disclosure item", item_id)
+    return item
+
+
+def _check_schedule(published_at: datetime, scheduled: bool, now: datetime) -> None:
+    if scheduled and published_at <= now:
+        raise field_problem(
+            422,
+            "scheduled_in_past",
+            "published_at",
+            "定时发布的时间已过：请去掉 scheduled 或改为将来的时间 / a scheduled item needs a future published_at",
+        )
+    if not scheduled and published_at > now:
+        raise field_problem(
+            422,
+            "published_in_future",
+            "published_at",
+            "发布时间在将来：定时发布请加 scheduled=true / published_at is in the future: send scheduled=true "
+            "to schedule the item",
+        )
+
+
+def _snapshot(item: DisclosureItem) -> dict[str, Any]:
+    data = audit.snapshot(item)
+    data["channels"] = [c.channel.value for c in item.channels]
+    return data
+
+
+async def create_item(session: AsyncSession, actor: Principal, data: DisclosureCreate, now: datetime) -> DisclosureItem:
+    _check_schedule(data.published_at, data.scheduled, now)
+    item = DisclosureItem(
+        title=data.title,
+        category=data.category,
+        legal_basis_item=data.legal_basis_item,
+        published_at=data.published_at,
+        link=data.link,
+        abolished_on=data.abolished_on,
+        channels=[DisclosureItemChannel(channel=c) for c in data.channels],
+    )
+    session.add(item)
+    await session.flush()
+    audit.record(session, actor, "create", "disclosure_item", item.id, None, _snapshot(item))
+    return item
+
+
+async def update_item(
+    session: AsyncSession,
+    actor: Principal,
+    item_id: int,
+    data: DisclosureUpdate,
+    expected: frozenset[int] | None,
+    now: datetime,
+) -> DisclosureItem:
+    item = await get_item(session, item_id)
+    check_version(item.version, expected)
+    changes = data.model_dump(exclude_unset=True)
+    scheduled = changes.pop("scheduled", None)
+    if "published_at" in changes or scheduled is not None:
+        published_at = changes.get("published_at", item.published_at)
+        _check_schedule(published_at, scheduled if scheduled is not None else published_at > now, now)
+    category = changes.get("category", item.category)
+    if (
+        changes.get("abolished_on", item.abolished_on) is not None
+        and category is not DisclosureCategory.normative_documents
+    ):
+        raise field_problem(
+            422, "validation_failed", "abolished_on", "abolished_on applies to normative_documents only"
+        )
+    before = _snapshot(item)
+    if "channels" in changes:
+        wanted = changes.pop("channels")
+        kept = [c for c in item.channels if c.channel in wanted]
+        item.channels = kept + [DisclosureItemChannel(channel=c) for c in wanted if c not in {k.channel for k in kept}]
+    for field, value in changes.items():
+        setattr(item, field, value)
+    after = _snapshot(item)
+    if after != before:
+        item.updated_at = datetime.now(UTC)  # a channel change moves the version too
+    await session.flush()
+    audit.record(session, actor, "update", "disclosure_item", item.id, before, after)
+    return item
+
+
+async def delete_item(
+    session: AsyncSession, actor: Principal, item_id: int, expected: frozenset[int] | None, now: datetime
+) -> None:
+    item = await get_item(session, item_id)
+    check_version(item.version, expected)
+    if item.published_at <= now:
+        raise ConflictError(
+            "already_published",
+            "已发布的信息不能删除（公开记录须保留）/ a published item stays on record; only a scheduled one can be "
+            "withdrawn",
+        )
+    before = _snapshot(item)
+    await session.delete(item)
+    await session.flush()
+    audit.record(session, actor, "delete", "disclosure_item", item_id, before, None)
+
+
+# --- statistics -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemCounts:
+    total: int
+    by_category: dict[str, int]
+    by_legal_basis_item: dict[str, int]
+    by_channel: dict[str, int]
+    items_on_several_channels: int
+    by_channel_group: dict[str, int]
+    several_groups: int
+    by_month: dict[str, int]
+
+
+def _channel_group(channel: Any) -> Any:
+    return case(*[(channel.in_(channels), group) for group, channels in CHANNEL_GROUPS.items()], else_="other")
+
+
+def _key(value: Any) -> str:
+    return "none" if value is None else str(getattr(value, "value", value))
+
+
+async def item_counts(session: AsyncSession, first: date, last: date, now: datetime) -> ItemCounts:
+    """Items published in [first, last] (Asia/Shanghai dates) and by `now`; every count a SQL aggregate."""
+    end = min(day_start(last + timedelta(days=1)), now + timedelta(microseconds=1))
+    in_period = [DisclosureItem.published_at >= day_start(first), DisclosureItem.published_at < end]
+    items = select(DisclosureItem.id).where(*in_period)
+
+    async def grouped(column: Any) -> dict[str, int]:
+        rows = await session.execute(select(column, func.count()).where(*in_period).group_by(column).order_by(column))
+        return {_key(key): int(n) for key, n in rows}
+
+    channel = DisclosureItemChannel.channel
+    placed = DisclosureItemChannel.item_id.in_(items)
+    channel_rows = await session.execute(
+        select(channel, func.count()).where(placed).group_by(channel).order_by(channel)
+    )
+    group = _channel_group(channel)
+    group_rows = await session.execute(
+        select(group, func.count(distinct(DisclosureItemChannel.item_id))).where(placed).group_by(group)
+    )
+    per_item = (
+        select(
+            func.count().label("channels"),
+            func.count(distinct(group)).label("groups"),
+        )
+        .where(placed)
+        .group_by(DisclosureItemChannel.item_id)
+        .subquery()
+    )
+    several, several_groups = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(case((per_item.c.channels > 1, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((per_item.c.groups > 1, 1), else_=0)), 0),
+            )
+        )
+    ).one()
+    by_group = {g: 0 for g in CHANNEL_GROUPS} | {str(g): int(n) for g, n in group_rows}
+    return ItemCounts(
+        total=int(await session.scalar(select(func.count()).where(*in_period)) or 0),
+        by_category=await grouped(DisclosureItem.category),
+        by_legal_basis_item=await grouped(DisclosureItem.legal_basis_item),
+        by_channel={_key(c): int(n) for c, n in channel_rows},
+        items_on_several_channels=int(several),
+        by_channel_group=by_group,
+        several_groups=int(several_groups),
+        by_month=await grouped(shanghai_month(DisclosureItem.published_at)),
+    )
