@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Enum, Index, SmallInteger, String
+from sqlalchemy import Enum, Index, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.audit_event import JSONDocument
@@ -27,6 +27,8 @@ class ReportSnapshot(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     content_sha256: Mapped[str] = mapped_column(String(64))
     includes_sensitive: Mapped[bool] = mapped_column(doc="carries sensitive figures (tax): for cleared readers only")
+    # The document as rendered when frozen (.docx or .xlsx): later code cannot change what was frozen.
+    document: Mapped[bytes] = mapped_column(LargeBinary)
     title: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

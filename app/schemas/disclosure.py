@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
@@ -26,7 +26,23 @@ from app.schemas.common import (
 )
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=VISIBLE_TEXT)]
-Link = Annotated[str, StringConstraints(min_length=8, max_length=500, pattern=r"^https?://[^\s<>\"]+$")]
+Link = Annotated[
+    str,
+    StringConstraints(
+        min_length=8,
+        max_length=500,
+        pattern=r"^https?://[^\s<>\"\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069]+$",
+    ),
+]
+
+
+def _plausible(value: datetime) -> datetime:
+    if not datetime(1990, 1, 1, tzinfo=UTC) <= value <= datetime(2100, 12, 31, tzinfo=UTC):
+        raise ValueError("a publication time between 1990 and 2100")
+    return value
+
+
+PublishedAt = Annotated[Instant, AfterValidator(_plausible)]
 LegalBasisItem = Annotated[
     int, Field(strict=True, ge=1, le=15, description="《政府信息公开条例》第二十条第(n)项, 1–15")
 ]
@@ -46,7 +62,7 @@ class DisclosureCreate(InputModel):
     category: DisclosureCategory
     legal_basis_item: LegalBasisItem | None = None
     channels: Channels = Field(description="Where it goes out; one item may go out on several")
-    published_at: Instant = Field(description="When it is (or was) published; a future time needs scheduled=true")
+    published_at: PublishedAt = Field(description="When it is (or was) published; a future time needs scheduled=true")
     scheduled: Flag = Field(default=False, description="true: published_at is a future time the item waits for")
     link: Link | None = None
     abolished_on: EnteredDate | None = Field(default=None, description="Normative documents only: 废止日期")
@@ -65,7 +81,9 @@ class DisclosureUpdate(PatchModel):
     category: DisclosureCategory | None = None
     legal_basis_item: LegalBasisItem | None = None
     channels: Channels | None = None
-    published_at: Instant | None = None
+    published_at: PublishedAt | None = Field(
+        default=None, description="A published item may be corrected to another past time, not a future one"
+    )
     scheduled: Flag | None = Field(default=None, description="Send with a future published_at")
     link: Link | None = None
     abolished_on: EnteredDate | None = None
@@ -123,6 +141,18 @@ class DisclosureRequestCreate(InputModel):
     subject: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=VISIBLE_TEXT)]
     received_on: EnteredDate = Field(description="收到申请的日期 (not in the future)")
     note: LongText | None = None
+
+
+class DisclosureRequestUpdate(PatchModel):
+    """Corrections; `outcome` and `concluded_on` only on a concluded request. Every change is audited."""
+
+    NULLABLE = frozenset({"note"})
+
+    applicant_name: ApplicantName | None = None
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=VISIBLE_TEXT)] | None = None
+    note: LongText | None = None
+    outcome: DisclosureOutcome | None = Field(default=None, description="Correct a mistyped outcome code")
+    concluded_on: EnteredDate | None = None
 
 
 class Conclusion(InputModel):

@@ -1,11 +1,11 @@
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from app.models import ReportKind
-from app.schemas.common import InputModel
+from app.schemas.common import EnteredDate, InputModel, ShortText
 
 # --- the statutory annual disclosure report (2021 format) --------------------------------------------------
 
@@ -29,7 +29,9 @@ class ActiveDisclosure(BaseModel):
 
 
 class ApplicationRow(BaseModel):
-    code: str = Field(description="The format's row: new, carried_over, 1, 2, 3.1 … 6.3, 3_total, results_total, …")
+    code: str = Field(
+        description="The format's row: new, carried_over, 1, 2, 3.1 … 6.3, results_total, carried_forward"
+    )
     label: str
     counts: dict[str, int] = Field(description="natural_person, the five kinds of legal person, and total")
 
@@ -64,18 +66,27 @@ class DisclosureAnnualReport(BaseModel):
     overview: DisclosureOverview
     active: ActiveDisclosure
     applications: list[ApplicationRow] = Field(description="三、收到和处理政府信息公开申请情况")
-    remedies: list[RemedyRow] = Field(description="四、行政复议、行政诉讼情况 (review organ as co-defendant excluded)")
-    fees_yuan: Decimal = Field(description="六、信息处理费 charged on requests concluded in the year")
-    balanced: bool
+    remedies: list[RemedyRow] = Field(
+        description="四、行政复议、行政诉讼情况: cases decided in the year by result, and those pending at its end "
+        "(a lawsuit with the office as co-defendant review organ excluded)"
+    )
+    fees_yuan: Decimal = Field(
+        description="六、信息处理费 collected on requests concluded in the year (6.2, fee not paid, left out)"
+    )
     previous_year_checked: bool = Field(description="true when last year's frozen report was compared")
 
 
 class SnapshotCreate(InputModel):
     kind: ReportKind
-    year: int = Field(ge=1990, le=2100)
-    through_month: int | None = Field(default=None, ge=1, le=12, description="annual_work: the KPI period 1–N月")
-    as_of: date | None = Field(default=None, description="annual_work: the day figures are counted to")
-    title: str | None = Field(default=None, max_length=200)
+    year: int = Field(strict=True, ge=1990, le=2100, description="disclosure_annual: a year that is over")
+    through_month: int | None = Field(
+        default=None, strict=True, ge=1, le=12, description="annual_work only: the KPI period 1–N月"
+    )
+    as_of: EnteredDate | None = Field(default=None, description="annual_work only: the day figures are counted to")
+    key_cohort: str | None = Field(
+        default=None, max_length=32, description="annual_work only: the key-projects cohort (default key-<year>)"
+    )
+    title: ShortText | None = None
 
 
 class SnapshotRead(BaseModel):
@@ -87,7 +98,7 @@ class SnapshotRead(BaseModel):
     content_sha256: str
     created_by: str
     created_at: datetime
-    content: dict[str, Any] | None = Field(default=None, description="The frozen report (omitted in lists)")
+    content: dict[str, Any] | None = Field(default=None, description="The frozen report (null in lists)")
 
 
 class Difference(BaseModel):
@@ -100,6 +111,3 @@ class SnapshotDiff(BaseModel):
     snapshot_id: int
     unchanged: bool
     differences: list[Difference]
-
-
-FormatParam = Literal["json", "xlsx", "docx"]

@@ -44,7 +44,6 @@ from app.schemas.annual_report import (
     Section,
     Services,
 )
-from app.schemas.disclosure import Count, DisclosureStatistics
 from app.schemas.kpi import KpiSummary
 from app.schemas.meeting import MeetingFigures
 from app.schemas.service_analytics import (
@@ -79,24 +78,31 @@ class ReportRequest:
     key_cohort: str | None
     office_name: str
     scopes: frozenset[str]
+    origin: str = "query"  # where the parameters came from, for errors[].loc: query, or body (a snapshot)
 
 
-def _problem(code: str, detail: str, field: str) -> ProblemError:
-    return ProblemError(422, code, detail, errors=[{"loc": ["query", field], "message": detail, "type": code}])
+def _problem(request: ReportRequest, code: str, detail: str, field: str) -> ProblemError:
+    return ProblemError(422, code, detail, errors=[{"loc": [request.origin, field], "message": detail, "type": code}])
 
 
-async def _latest_kpi_month(session: AsyncSession, year: int, last: date) -> int | None:
+async def _latest_kpi_month(session: AsyncSession, year: int, last: date, metrics: list[str]) -> int | None:
+    """The last month of `year` (up to `last`) with facts of the metrics the report shows."""
     month = await session.scalar(
-        select(func.max(KpiFact.month)).where(KpiFact.year == year, KpiFact.month <= last.month)
+        select(func.max(KpiFact.month))
+        .join(Metric, Metric.id == KpiFact.metric_id)
+        .where(KpiFact.year == year, KpiFact.month <= last.month, Metric.code.in_(metrics))
     )
     return int(month) if month else None
 
 
-async def _key_cohort(session: AsyncSession, year: int, code: str | None) -> Cohort | None:
+async def _key_cohort(session: AsyncSession, request: ReportRequest) -> Cohort | None:
+    year, code = request.year, request.key_cohort
     if code is not None:
         cohort = await session.scalar(select(Cohort).where(Cohort.code == code))
         if cohort is None:
-            raise _problem("unknown_reference", f"没有代码为 {code} 的名单 / no cohort with code {code}", "key_cohort")
+            raise _problem(
+                request, "unknown_reference", f"没有代码为 {code} 的名单 / no cohort with code {code}", "key_cohort"
+            )
         return cohort
     # By convention the year's key projects are `key-<year>`; failing that, the key-projects rule cohort.
     found = await session.scalar(select(Cohort).where(Cohort.code == f"key-{year}"))
@@ -269,59 +275,56 @@ async def _services(session: AsyncSession, first: date, last: date) -> Services:
     )
 
 
-def _counts(values: dict[str, int]) -> list[Count]:
-    return [Count(key=k, items=v) for k, v in values.items()]
-
-
-async def _disclosure(session: AsyncSession, first: date, last: date, now: datetime) -> DisclosureStatistics:
-    c = await disclosures.item_counts(session, first, last, now)
-    return DisclosureStatistics(
-        period_from=first,
-        period_to=last,
-        total=c.total,
-        by_category=_counts(c.by_category),
-        by_legal_basis_item=_counts(c.by_legal_basis_item),
-        by_channel=_counts(c.by_channel),
-        placements=sum(c.by_channel.values()),
-        items_on_several_channels=c.items_on_several_channels,
-        by_channel_group=_counts(c.by_channel_group),
-        several_groups=c.several_groups,
-        by_month=_counts(c.by_month),
-    )
-
-
 async def build(session: AsyncSession, request: ReportRequest, today: date, now: datetime) -> AnnualReport:
     year = request.year
     first = date(year, 1, 1)
+    if first > today:
+        raise _problem(request, "date_out_of_range", f"{year} 年尚未开始 / {year} has not begun", "year")
     as_of = request.as_of or min(date(year, 12, 31), today)
     if as_of.year != year:
-        raise _problem("date_out_of_range", f"as_of {as_of} 不在 {year} 年内 / as_of must lie in {year}", "as_of")
+        raise _problem(
+            request, "date_out_of_range", f"as_of {as_of} 不在 {year} 年内 / as_of must lie in {year}", "as_of"
+        )
     if as_of > today:
-        raise _problem("date_in_future", f"as_of {as_of} 晚于今天 / as_of is after today ({today})", "as_of")
-    through = request.through_month or await _latest_kpi_month(session, year, as_of) or as_of.month
+        raise _problem(request, "date_in_future", f"as_of {as_of} 晚于今天 / as_of is after today ({today})", "as_of")
+    shown, withheld = await _visible_metrics(session, request.scopes)
+    latest = await _latest_kpi_month(session, year, as_of, shown)
+    through = request.through_month or latest or as_of.month
     if through > as_of.month:
         raise _problem(
-            "date_order", f"1–{through}月 的数据晚于 as_of {as_of} / the KPI period ends after as_of", "through_month"
+            request,
+            "date_order",
+            f"1–{through}月 的数据晚于 as_of {as_of} / the KPI period ends after as_of",
+            "through_month",
+        )
+    if request.through_month is not None and latest is not None and through > latest:
+        # A period past the last month reported would print 0.0亿元 as if nothing had been earned.
+        raise _problem(
+            request,
+            "no_kpi_data",
+            f"{year}年指标数据只报到{latest}月 / KPI facts of {year} reach month {latest} only",
+            "through_month",
         )
     period = Period(year, through)
-    shown, withheld = await _visible_metrics(session, request.scopes)
+    # Without facts for the period the KPI figures would print as 0.0亿元: they are left out instead.
+    kpi_metrics = shown if latest is not None else []
     settlement = await registry_analytics.settlement_cohort(session, first, as_of, None, None)
-    cohort = await _key_cohort(session, year, request.key_cohort)
+    cohort = await _key_cohort(session, request)
     key = (
         KeyProjects(
             cohort_id=cohort.id,
             cohort_code=cohort.code,
             cohort_name=cohort.name,
-            metrics=await _summaries(session, cohort.id, shown, period, request.scopes),
+            metrics=await _summaries(session, cohort.id, kpi_metrics, period, request.scopes),
         )
         if cohort
         else None
     )
-    clusters = await _clusters(session, shown, period, as_of, request.scopes)
+    clusters = await _clusters(session, kpi_metrics, period, as_of, request.scopes)
     services = await _services(session, first, as_of)
     meeting_counts, decision_counts, large = await meetings.figures(session, year, as_of)
     decision_making = MeetingFigures(year=year, meetings=meeting_counts, decisions=decision_counts, large_sums=large)
-    disclosure = await _disclosure(session, first, as_of, now)
+    disclosure = await disclosures.statistics(session, first, as_of, now)
     facts = await session.scalar(select(func.count()).where(KpiFact.year == year))
     if not any(
         (
@@ -354,7 +357,8 @@ async def build(session: AsyncSession, request: ReportRequest, today: date, now:
         notes=[],
         generated_at=now.astimezone(UTC),
     )
-    return report.model_copy(update={"sections": sentences(report), "notes": _notes(report)})
+    notes = _notes(report) + ([] if latest is not None else [f"{year}年截至{_date(as_of)}尚无指标数据，指标未列出。"])
+    return report.model_copy(update={"sections": sentences(report), "notes": notes})
 
 
 # --- the draft's sentences --------------------------------------------------------------------------------
@@ -389,6 +393,8 @@ def _date(day: date) -> str:
 
 def sentences(report: AnnualReport) -> list[Section]:
     year, label = report.year, report.period_label.replace("–", "-")
+    whole_year = report.as_of == date(year, 12, 31)
+    span = "全年" if whole_year else f"截至{report.as_of.month}月{report.as_of.day}日"
     inv, svc, dm, dis = report.investment, report.services, report.decision_making, report.disclosure
     investment: list[str] = []
     if inv.key_projects and inv.key_projects.metrics:
@@ -437,8 +443,9 @@ def sentences(report: AnnualReport) -> list[Section]:
     v = svc.visits
     if v.visits:
         named = "、".join(svc.named_enterprises_visited)
+        when = f"{year}年" if whole_year else f"{year}年{span}"
         services.append(
-            f"{year}年已走访了{named}等{v.enterprises_visited}家企业（共{v.visits}次），发现并登记诉求{v.issues_raised}件。"
+            f"{when}已走访了{named}等{v.enterprises_visited}家企业（共{v.visits}次），发现并登记诉求{v.issues_raised}件。"
         )
     for fair in svc.fairs:
         services.append(
@@ -447,7 +454,7 @@ def sentences(report: AnnualReport) -> list[Section]:
         )
     r = svc.requests
     if r.received:
-        text = f"全年登记企业诉求{r.received}件，办结{r.resolved}件，按时办结率{percent(r.on_time_rate)}"
+        text = f"{span}登记企业诉求{r.received}件，办结{r.resolved}件，按时办结率{percent(r.on_time_rate)}"
         if r.satisfaction_average is not None:
             text += f"，回访满意度平均{r.satisfaction_average}分"
         services.append(text + "。")
@@ -471,18 +478,36 @@ def sentences(report: AnnualReport) -> list[Section]:
 
     decisions: list[str] = []
     m = dm.meetings
-    if sum(m.values()):
-        decisions.append(
-            f"{year}年共开展中心组学习{m['central_group_study']}次，召开党组会议{m['party_group_meeting']}次、"
-            f"办务会{m['office_meeting']}次、主任办公会{m['director_meeting']}次，高标准、高质量召开"
-            f"{m['democratic_life_meeting']}场民主生活会、{m['organisational_life_meeting']}场组织生活会。"
-        )
+    # Only what was held: "召开0场民主生活会" would read as an omission.
+    held_clauses: list[str] = []
+    if m["central_group_study"]:
+        held_clauses.append(f"共开展中心组学习{m['central_group_study']}次")
+    held = [
+        (f"党组会议{m['party_group_meeting']}次", m["party_group_meeting"]),
+        (f"党支部会议{m['party_branch_meeting']}次", m["party_branch_meeting"]),
+        (f"办务会{m['office_meeting']}次", m["office_meeting"]),
+        (f"主任办公会{m['director_meeting']}次", m["director_meeting"]),
+    ]
+    if any(n for _, n in held):
+        held_clauses.append("召开" + "、".join(text for text, n in held if n))
+    lives = [
+        (f"{m['democratic_life_meeting']}场民主生活会", m["democratic_life_meeting"]),
+        (f"{m['organisational_life_meeting']}场组织生活会", m["organisational_life_meeting"]),
+    ]
+    if any(n for _, n in lives):
+        held_clauses.append("高标准、高质量召开" + "、".join(text for text, n in lives if n))
+    if held_clauses:
+        decisions.append(f"{year}年" + "，".join(held_clauses) + "。")
     taken = sum(dm.decisions.values())
     if taken:
-        decisions.append(
-            f"“三重一大”事项{taken}项（重大事项决策{dm.decisions['major_matter']}项、重要干部任免{dm.decisions['appointment']}项、"
-            f"重要项目安排{dm.decisions['project']}项、大额度资金使用{dm.decisions['large_sum']}项）均经会议集体研究决定。"
-        )
+        words = {
+            "major_matter": "重大事项决策",
+            "appointment": "重要干部任免",
+            "project": "重要项目安排",
+            "large_sum": "大额度资金使用",
+        }
+        parts = "、".join(f"{words[k]}{n}项" for k, n in dm.decisions.items() if n)
+        decisions.append(f"“三重一大”事项{taken}项（{parts}）均经会议集体研究决定。")
 
     publication: list[str] = []
     if dis.total:
@@ -491,7 +516,7 @@ def sentences(report: AnnualReport) -> list[Section]:
         news, budget = category.get("news", 0), category.get("budget_final_accounts", 0)
         website, social = groups.get("website", 0), groups.get("social_media", 0)
         publication.append(
-            f"本单位{year}年全年主动公开政府信息{dis.total}条，其中，动态类信息{news}条；财政预决算信息{budget}条。"
+            f"本单位{year}年{span}主动公开政府信息{dis.total}条，其中，动态类信息{news}条；财政预决算信息{budget}条。"
             f"在主动公开信息工作中，通过不同渠道和方式公开政府信息情况：政府网站公开信息{website}条，"
             f"微博微信公开信息{social}条。"
         )

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, ProblemError, field_problem, unknown_reference
@@ -22,6 +22,7 @@ from app.models import (
 from app.schemas.disclosure import (
     Conclusion,
     DisclosureRequestCreate,
+    DisclosureRequestUpdate,
     EnforcementFiguresPut,
     RemedyConclusion,
     RemedyCreate,
@@ -32,6 +33,8 @@ from app.services.entered_dates import not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.versioning import check_version
 
+# 国办函〔2020〕109号 第五条: per volume applies when paper copies, e-mail or data were provided.
+INFORMATION_PROVIDED = frozenset({DisclosureOutcome.disclosed, DisclosureOutcome.partly_disclosed})
 REQUEST_SORTS = {"received_on": DisclosureRequest.received_on, "concluded_on": DisclosureRequest.concluded_on}
 REMEDY_SORTS = {"filed_on": DisclosureRemedy.filed_on}
 
@@ -79,10 +82,48 @@ async def register(
     session: AsyncSession, actor: Principal, data: DisclosureRequestCreate, today: date
 ) -> DisclosureRequest:
     not_in_future("received_on", data.received_on, today)
-    request = DisclosureRequest(**data.model_dump(), fee_basis=FeeBasis.none, fee=Decimal(0))
+    request = DisclosureRequest(**data.model_dump(), fee_basis=FeeBasis.none, fee=Decimal("0.00"))
     session.add(request)
     await session.flush()
     audit.record(session, actor, "create", "disclosure_request", request.id, None, _snapshot(request))
+    return request
+
+
+async def correct(
+    session: AsyncSession,
+    actor: Principal,
+    request_id: int,
+    data: DisclosureRequestUpdate,
+    expected: frozenset[int] | None,
+    today: date,
+) -> DisclosureRequest:
+    """Corrects a request's record; the audit trail keeps what it said before."""
+    request = await get_request(session, request_id)
+    check_version(request.version, expected)
+    changes = data.model_dump(exclude_unset=True)
+    if {"outcome", "concluded_on"} & changes.keys():
+        if request.concluded_on is None:
+            raise ConflictError(
+                "not_concluded",
+                "申请尚未办结：请用 /conclusion 办结 / the request is not concluded yet: conclude it first",
+            )
+        concluded = changes.get("concluded_on", request.concluded_on)
+        not_in_future("concluded_on", concluded, today)
+        if concluded < request.received_on:
+            raise field_problem(422, "date_order", "concluded_on", "办结日期早于收到日期 / before the request arrived")
+        outcome = changes.get("outcome", request.outcome)
+        if request.fee_basis is FeeBasis.per_volume and outcome not in INFORMATION_PROVIDED:
+            raise field_problem(
+                422,
+                "fee_basis_not_applicable",
+                "outcome",
+                "该申请按量收费，结果须为予以公开或部分公开 / a per-volume fee needs outcome 1 or 2",
+            )
+    before = _snapshot(request)
+    for field, value in changes.items():
+        setattr(request, field, value)
+    await session.flush()
+    audit.record(session, actor, "update", "disclosure_request", request.id, before, _snapshot(request))
     return request
 
 
@@ -126,6 +167,32 @@ async def conclude(
             f"信息处理费办法自 {IN_FORCE_FROM} 起施行 / the processing-fee rules apply to requests received from "
             f"{IN_FORCE_FROM}",
         )
+    if data.fee_basis is FeeBasis.per_volume and data.outcome not in INFORMATION_PROVIDED:
+        raise field_problem(
+            422,
+            "fee_basis_not_applicable",
+            "fee_basis",
+            "按量计收只适用于提供了信息的申请（予以公开、部分公开）/ a per-volume fee applies only when information "
+            "was provided (outcomes 1 and 2)",
+        )
+    if data.monthly_ordinal is not None:
+        month_start = request.received_on.replace(day=1)
+        on_record = await session.scalar(
+            select(func.count()).where(
+                DisclosureRequest.applicant_type == request.applicant_type,
+                DisclosureRequest.applicant_name == request.applicant_name,
+                DisclosureRequest.received_on >= month_start,
+                DisclosureRequest.received_on <= request.received_on,
+            )
+        )
+        if data.monthly_ordinal > int(on_record or 0):
+            raise field_problem(
+                422,
+                "ordinal_not_on_record",
+                "monthly_ordinal",
+                f"本月登记的该申请人申请只有 {on_record} 件 / only {on_record} application(s) of this applicant are "
+                "on record this month up to this one",
+            )
     before = _snapshot(request)
     request.outcome = data.outcome
     request.concluded_on = data.concluded_on
@@ -163,6 +230,14 @@ async def get_remedy(session: AsyncSession, remedy_id: int) -> DisclosureRemedy:
 
 async def file_remedy(session: AsyncSession, actor: Principal, data: RemedyCreate, today: date) -> DisclosureRemedy:
     not_in_future("filed_on", data.filed_on, today)
+    if data.as_review_organ_co_defendant and data.kind is not RemedyKind.lawsuit_after_review:
+        raise field_problem(
+            422,
+            "validation_failed",
+            "as_review_organ_co_defendant",
+            "复议机关作共同被告只见于复议后起诉的行政诉讼 / only a lawsuit after review has the review organ as "
+            "co-defendant",
+        )
     if data.request_id is not None:
         request = await session.get(DisclosureRequest, data.request_id)
         if request is None:

@@ -21,21 +21,26 @@ from app.models import (
     DisclosureChannel,
     DisclosureItem,
     DisclosureItemChannel,
-    DisclosureRemedy,
-    DisclosureRequest,
 )
 from app.models.functions import shanghai_month
 from app.schemas.disclosure import (
+    Count,
     DisclosureCreate,
+    DisclosureStatistics,
     DisclosureUpdate,
 )
 from app.services import audit
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.versioning import check_version
 
+# 《政府信息公开条例》第二十条: the item that obliges each kind of document to be published, when unsaid.
+DEFAULT_LEGAL_BASIS = {
+    DisclosureCategory.normative_documents: 1,  # (一) 行政法规、规章和规范性文件
+    DisclosureCategory.plans: 3,  # (三) 规划及相关政策
+    DisclosureCategory.budget_final_accounts: 7,  # (七) 财政预算、决算信息
+    DisclosureCategory.procurement: 9,  # (九) 政府集中采购
+}
 ITEM_SORTS = {"published_at": DisclosureItem.published_at, "title": DisclosureItem.title}
-REQUEST_SORTS = {"received_on": DisclosureRequest.received_on, "concluded_on": DisclosureRequest.concluded_on}
-REMEDY_SORTS = {"filed_on": DisclosureRemedy.filed_on}
 
 
 def day_start(day: date) -> datetime:
@@ -94,6 +99,17 @@ async def get_item(session: AsyncSession, item_id: int) -> DisclosureItem:
     return item
 
 
+def _check_abolition(published_at: datetime, abolished_on: date | None) -> None:
+    issued = published_at.astimezone(SHANGHAI).date()
+    if abolished_on is not None and abolished_on < issued:
+        raise field_problem(
+            422,
+            "date_order",
+            "abolished_on",
+            f"废止日期早于发布日期 {issued} / a document is abolished after it was issued ({issued})",
+        )
+
+
 def _check_schedule(published_at: datetime, scheduled: bool, now: datetime) -> None:
     if scheduled and published_at <= now:
         raise field_problem(
@@ -120,10 +136,11 @@ def _snapshot(item: DisclosureItem) -> dict[str, Any]:
 
 async def create_item(session: AsyncSession, actor: Principal, data: DisclosureCreate, now: datetime) -> DisclosureItem:
     _check_schedule(data.published_at, data.scheduled, now)
+    _check_abolition(data.published_at, data.abolished_on)
     item = DisclosureItem(
         title=data.title,
         category=data.category,
-        legal_basis_item=data.legal_basis_item,
+        legal_basis_item=data.legal_basis_item or DEFAULT_LEGAL_BASIS.get(data.category),
         published_at=data.published_at,
         link=data.link,
         abolished_on=data.abolished_on,
@@ -147,9 +164,19 @@ async def update_item(
     check_version(item.version, expected)
     changes = data.model_dump(exclude_unset=True)
     scheduled = changes.pop("scheduled", None)
+    if item.published_at <= now and changes.get("published_at", item.published_at) > now:
+        raise ConflictError(
+            "already_published",
+            "已发布的信息不能改为定时发布 / a published item cannot go back to waiting for a later time",
+        )
     if "published_at" in changes or scheduled is not None:
-        published_at = changes.get("published_at", item.published_at)
-        _check_schedule(published_at, scheduled if scheduled is not None else published_at > now, now)
+        # Unsaid, an item keeps what it is: a scheduled one stays scheduled, a published one published.
+        _check_schedule(
+            changes.get("published_at", item.published_at),
+            scheduled if scheduled is not None else item.published_at > now,
+            now,
+        )
+    _check_abolition(changes.get("published_at", item.published_at), changes.get("abolished_on", item.abolished_on))
     category = changes.get("category", item.category)
     if (
         changes.get("abolished_on", item.abolished_on) is not None
@@ -167,7 +194,7 @@ async def update_item(
         setattr(item, field, value)
     after = _snapshot(item)
     if after != before:
-        item.updated_at = datetime.now(UTC)  # a channel change moves the version too
+        item.updated_at = now  # a channel change moves the version too
     await session.flush()
     audit.record(session, actor, "update", "disclosure_item", item.id, before, after)
     return item
@@ -259,4 +286,25 @@ async def item_counts(session: AsyncSession, first: date, last: date, now: datet
         by_channel_group=by_group,
         several_groups=int(several_groups),
         by_month=await grouped(shanghai_month(DisclosureItem.published_at)),
+    )
+
+
+async def statistics(session: AsyncSession, first: date, last: date, now: datetime) -> DisclosureStatistics:
+    c = await item_counts(session, first, last, now)
+
+    def counts(values: dict[str, int]) -> list[Count]:
+        return [Count(key=k, items=v) for k, v in values.items()]
+
+    return DisclosureStatistics(
+        period_from=first,
+        period_to=last,
+        total=c.total,
+        by_category=counts(c.by_category),
+        by_legal_basis_item=counts(c.by_legal_basis_item),
+        by_channel=counts(c.by_channel),
+        placements=sum(c.by_channel.values()),
+        items_on_several_channels=c.items_on_several_channels,
+        by_channel_group=counts(c.by_channel_group),
+        several_groups=c.several_groups,
+        by_month=counts(c.by_month),
     )

@@ -111,6 +111,13 @@ async def list_decisions(
     return await paginate(session, stmt, page, DECISION_SORTS, MajorDecision.id)
 
 
+async def get_decision(session: AsyncSession, decision_id: int) -> MajorDecision:
+    decision = await session.get(MajorDecision, decision_id)
+    if decision is None:
+        raise NotFoundError("major decision", decision_id)
+    return decision
+
+
 async def meeting_dates(session: AsyncSession, meeting_ids: set[int]) -> dict[int, date]:
     rows = await session.execute(select(Meeting.id, Meeting.held_on).where(Meeting.id.in_(meeting_ids)))
     return {m: held for m, held in rows}

@@ -1,6 +1,6 @@
 """The reports as documents: the annual work report as a Chinese Word draft (.docx), the statutory
-disclosure tables as a workbook (.xlsx). Only our own labels and figures are written: no cell or
-paragraph takes text that could run as a formula or a field."""
+disclosure tables as a workbook (.xlsx). The workbook holds only the format's labels and numbers, so no
+cell can start a formula; the draft's paragraphs are plain runs of text (names included), never fields."""
 
 from io import BytesIO
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFoundError
 from app.core.principal import Principal
 from app.core.scopes import SENSITIVE_KPIS
-from app.models import ReportKind, ReportSnapshot
+from app.models import Metric, ReportKind, ReportSnapshot
 from app.services import audit
 from app.services.pagination import Page, PageRequest, paginate
 
@@ -24,6 +24,19 @@ SNAPSHOT_SORTS = {"created_at": ReportSnapshot.created_at, "year": ReportSnapsho
 def fingerprint(content: dict[str, Any]) -> str:
     canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def holds_sensitive_figures(session: AsyncSession, content: dict[str, Any]) -> bool:
+    """Does the report carry a figure of a sensitive metric (tax)? Read from the content, not the freezer."""
+    investment = content.get("investment") or {}
+    key = investment.get("key_projects") or {}
+    shown = {m["metric"] for m in key.get("metrics", [])}
+    for cluster in investment.get("clusters", []):
+        shown |= {m["metric"] for m in cluster.get("metrics", [])} | {i["metric"] for i in cluster.get("intensity", [])}
+    if not shown:
+        return False
+    sensitive = await session.scalars(select(Metric.code).where(Metric.code.in_(shown), Metric.sensitive.is_(True)))
+    return bool(list(sensitive))
 
 
 def readable(snapshot: ReportSnapshot, scopes: frozenset[str]) -> bool:
@@ -39,6 +52,7 @@ async def freeze(
     content: dict[str, Any],
     title: str | None,
     includes_sensitive: bool,
+    document: bytes,
 ) -> ReportSnapshot:
     snapshot = ReportSnapshot(
         kind=kind,
@@ -48,6 +62,7 @@ async def freeze(
         content_sha256=fingerprint(content),
         title=title,
         includes_sensitive=includes_sensitive,
+        document=document,
         created_by=actor.name,
     )
     session.add(snapshot)

@@ -2,7 +2,7 @@
 
 Revision ID: 1c1bbf32cd70
 Revises: 2aad09b9827a
-Create Date: 2026-12-02 01:42:20.832030
+Create Date: 2026-12-02 02:44:49.820988
 """
 
 from collections.abc import Sequence
@@ -187,6 +187,7 @@ def upgrade() -> None:
         ),
         sa.Column("content_sha256", sa.String(length=64), nullable=False),
         sa.Column("includes_sensitive", sa.Boolean(), nullable=False),
+        sa.Column("document", sa.LargeBinary(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=False),
         sa.Column("created_at", app.models.types.UTCDateTime(timezone=True), nullable=False),

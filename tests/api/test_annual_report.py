@@ -97,10 +97,25 @@ async def test_bad_report_questions(client: httpx.AsyncClient, demo_leader: dict
         ({"key_cohort": "nope"}, "unknown_reference"),
         ({"through_month": 13}, "validation_failed"),
         ({"format": "pdf"}, "validation_failed"),
+        # The demo's KPI facts reach October: a report through December would print 0.0亿元.
+        ({"through_month": 12}, "no_kpi_data"),
     ]
     for params, code in cases:
         response = await client.get(REPORT, params=params, headers=demo_leader)
         assert (response.status_code, response.json()["code"]) == (422, code), params
+    ahead = await client.get("/api/v1/reports/annual/2100", headers=demo_leader)
+    assert (ahead.status_code, ahead.json()["errors"][0]["loc"]) == (422, ["query", "year"])
+    frozen_wrong = await client.post(
+        "/api/v1/report-snapshots", json={"kind": "annual_work", "year": 2018, "through_month": 12}, headers=demo_leader
+    )
+    assert (frozen_wrong.status_code, frozen_wrong.json()["errors"][0]["loc"]) == (422, ["body", "through_month"])
+    # Half a year: the counts run to 30 June and say so; no KPI fact reaches June yet, so none is printed
+    # (rather than "营收0.0亿元").
+    half = (await client.get(REPORT, params={"as_of": "2018-06-30"}, headers=demo_leader)).json()
+    text = _text(half)
+    assert "全年" not in text and "截至6月30日主动公开政府信息" in text
+    assert "重点招商项目实现" not in text and "0.0亿元" not in text
+    assert any("尚无指标数据" in note for note in half["notes"])
     empty = await client.get("/api/v1/reports/annual/1995", headers=demo_leader)
     assert (empty.status_code, empty.json()["code"]) == (422, "report_year_empty")
 
@@ -114,7 +129,7 @@ async def test_a_frozen_report_never_changes_and_shows_later_changes_as_differen
     assert frozen.status_code == 201, frozen.text
     snapshot = frozen.json()
     assert re.fullmatch(r"[0-9a-f]{64}", snapshot["content_sha256"])
-    assert snapshot["parameters"] == {"through_month": 10, "as_of": "2018-12-31", "key_cohort": None}
+    assert snapshot["parameters"] == {"through_month": 10, "as_of": "2018-12-31", "key_cohort": "key-2018"}
     url = f"/api/v1/report-snapshots/{snapshot['id']}"
     assert (await client.get(f"{url}/diff", headers=demo_leader)).json() == {
         "snapshot_id": snapshot["id"],

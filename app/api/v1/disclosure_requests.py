@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
-from app.core.errors import problem_responses
+from app.core.errors import ProblemError, problem_responses
 from app.core.masking import mask_name
 from app.core.principal import Principal
 from app.core.scopes import PERSONAL_DATA
@@ -13,6 +13,7 @@ from app.schemas.disclosure import (
     Conclusion,
     DisclosureRequestCreate,
     DisclosureRequestRead,
+    DisclosureRequestUpdate,
     RemedyConclusion,
     RemedyCreate,
     RemedyRead,
@@ -43,6 +44,14 @@ def to_read(request: DisclosureRequest, viewer: Principal) -> DisclosureRequestR
         note=request.note,
         version=request.version,
     )
+
+
+def _cleared_for_names(actor: Principal, applicant_type: ApplicantType) -> None:
+    # As with enterprise contacts: a person's name is written only by those who may read it.
+    if applicant_type is ApplicantType.natural_person and PERSONAL_DATA not in actor.scopes:
+        raise ProblemError(
+            403, "insufficient_scope", f"自然人申请人的姓名需要 {PERSONAL_DATA} / a person's name needs {PERSONAL_DATA}"
+        )
 
 
 def remedy_read(remedy: DisclosureRemedy) -> RemedyRead:
@@ -92,6 +101,7 @@ async def register(
     actor: Annotated[Principal, require("disclosures:write")],
     today: TodayDep,
 ) -> DisclosureRequestRead:
+    _cleared_for_names(actor, data.applicant_type)
     request = await service.register(session, actor, data, today)
     response.headers["Location"] = f"/api/v1/disclosure-requests/{request.id}"
     set_etag(response, request.version)
@@ -111,6 +121,29 @@ async def get_request(
     actor: Annotated[Principal, require("disclosures:read")],
 ) -> DisclosureRequestRead:
     request = await service.get_request(session, request_id)
+    set_etag(response, request.version)
+    return to_read(request, actor)
+
+
+@router.patch(
+    "/disclosure-requests/{request_id}",
+    response_model=DisclosureRequestRead,
+    summary="Correct a request's record (a mistyped outcome code, a wrong date): audited",
+    description="`outcome` and `concluded_on` are corrected only on a concluded request (409 `not_concluded`).",
+    responses=problem_responses(404, 409, 412, 415, 428),
+)
+async def correct(
+    request_id: IdPath,
+    data: DisclosureRequestUpdate,
+    response: Response,
+    session: SessionDep,
+    actor: Annotated[Principal, require("disclosures:write")],
+    expected: IfMatchDep,
+    today: TodayDep,
+) -> DisclosureRequestRead:
+    if "applicant_name" in data.model_fields_set:
+        _cleared_for_names(actor, (await service.get_request(session, request_id)).applicant_type)
+    request = await service.correct(session, actor, request_id, data, expected, today)
     set_etag(response, request.version)
     return to_read(request, actor)
 

@@ -9,7 +9,7 @@ from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import DisclosureCategory, DisclosureChannel, DisclosureItem
 from app.schemas.common import PageOut, QueryDate, SearchText
-from app.schemas.disclosure import Count, DisclosureCreate, DisclosureRead, DisclosureStatistics, DisclosureUpdate
+from app.schemas.disclosure import DisclosureCreate, DisclosureRead, DisclosureStatistics, DisclosureUpdate
 from app.services import disclosures as service
 from app.services.pagination import PageRequest
 
@@ -89,10 +89,6 @@ async def create_item(
     return to_read(item, current)
 
 
-def _counts(values: dict[str, int]) -> list[Count]:
-    return [Count(key=k, items=v) for k, v in values.items()]
-
-
 @router.get(
     "/statistics",
     response_model=DisclosureStatistics,
@@ -117,20 +113,7 @@ async def statistics(
         first, last = date(year, 1, 1), date(year, 12, 31)
     else:
         first, last = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
-    c = await service.item_counts(session, first, last, current)
-    return DisclosureStatistics(
-        period_from=first,
-        period_to=last,
-        total=c.total,
-        by_category=_counts(c.by_category),
-        by_legal_basis_item=_counts(c.by_legal_basis_item),
-        by_channel=_counts(c.by_channel),
-        placements=sum(c.by_channel.values()),
-        items_on_several_channels=c.items_on_several_channels,
-        by_channel_group=_counts(c.by_channel_group),
-        several_groups=c.several_groups,
-        by_month=_counts(c.by_month),
-    )
+    return await service.statistics(session, first, last, current)
 
 
 @router.get("/{item_id}", response_model=DisclosureRead, summary="Read an item", responses=problem_responses(404))

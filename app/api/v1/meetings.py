@@ -178,6 +178,23 @@ async def record_decision(
 
 
 @router.get(
+    "/major-decisions/{decision_id}",
+    response_model=DecisionRead,
+    summary="Read a “三重一大” decision",
+    responses=problem_responses(404),
+)
+async def get_decision(
+    decision_id: IdPath,
+    response: Response,
+    session: SessionDep,
+    _actor: Annotated[Principal, require("decisions:read")],
+) -> DecisionRead:
+    decision = await service.get_decision(session, decision_id)
+    set_etag(response, decision.version)
+    return decision_read(decision, await service.meeting_dates(session, {decision.meeting_id}))
+
+
+@router.get(
     "/analytics/meetings",
     response_model=MeetingFigures,
     summary="Meetings and “三重一大” decisions of a year, by kind",

@@ -46,6 +46,16 @@ DOCX_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {DOCX_MEDIA_T
 XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {XLSX_MEDIA_TYPE: {}}}}
 
 
+def _year_begun(year: int, today: date) -> None:
+    if year > today.year:
+        raise ProblemError(
+            422,
+            "date_out_of_range",
+            f"{year} 年尚未开始 / {year} has not begun",
+            errors=[{"loc": ["path", "year"], "message": "a year still to come", "type": "date_out_of_range"}],
+        )
+
+
 def _download(content: bytes, media_type: str, filename: str) -> Response:
     # RFC 6266 / 5987: an ASCII fallback and the Chinese name for clients that read it.
     disposition = f"attachment; filename=\"report.{filename.rsplit('.', 1)[1]}\"; filename*=UTF-8''{quote(filename)}"
@@ -62,6 +72,7 @@ async def _annual(
     key_cohort: str | None,
     today: date,
     now: Any,
+    origin: str = "query",
 ) -> AnnualReport:
     request = annual_report.ReportRequest(
         year=year,
@@ -70,6 +81,7 @@ async def _annual(
         key_cohort=key_cohort,
         office_name=settings.office_name,
         scopes=scopes,
+        origin=origin,
     )
     return await annual_report.build(session, request, today, now)
 
@@ -126,8 +138,10 @@ async def disclosure(
     session: SessionDep,
     _actor: Annotated[Principal, require("reports:read")],
     current: NowDep,
+    today: TodayDep,
     format: Literal["json", "xlsx"] = "json",
 ) -> Any:
+    _year_begun(year, today)
     report = await disclosure_report.build(session, year, current)
     if format == "xlsx":
         return _download(disclosure_report_xlsx(report), XLSX_MEDIA_TYPE, f"{year}年政府信息公开工作年度报告.xlsx")
@@ -154,7 +168,9 @@ async def get_enforcement_figures(
     "/reports/disclosure/{year}/enforcement-figures",
     response_model=EnforcementFiguresPut,
     summary="Enter the year's licensing, penalty, coercion and fee figures (zeros for an office without any)",
-    responses=problem_responses(412, 415, 428),
+    description="201 when the year's figures are entered, 200 when replaced (that needs If-Match).",
+    responses=problem_responses(409, 412, 415, 428)
+    | {201: {"description": "The year's figures were entered", "model": EnforcementFiguresPut}},
 )
 async def put_enforcement_figures(
     year: YearPath,
@@ -163,7 +179,9 @@ async def put_enforcement_figures(
     session: SessionDep,
     actor: Annotated[Principal, require("reports:write")],
     if_match: OptionalIfMatchDep,
+    today: TodayDep,
 ) -> EnforcementFiguresPut:
+    _year_begun(year, today)
     sent, expected = if_match
     figures, created = await disclosure_requests.put_figures(session, actor, year, data, sent, expected)
     if created:
@@ -195,9 +213,11 @@ async def _generate(
     scopes: frozenset[str],
     today: date,
     now: Any,
+    check_balance: bool = True,
 ) -> dict[str, Any]:
     if kind is ReportKind.disclosure_annual:
-        return (await disclosure_report.build(session, year, now)).model_dump(mode="json")
+        tables = await disclosure_report.build(session, year, now, check_balance=check_balance)
+        return tables.model_dump(mode="json")
     as_of = date.fromisoformat(parameters["as_of"]) if parameters.get("as_of") else None
     report = await _annual(
         session,
@@ -209,6 +229,7 @@ async def _generate(
         parameters.get("key_cohort"),
         today,
         now,
+        origin="body",
     )
     return report.model_dump(mode="json")
 
@@ -236,19 +257,55 @@ async def freeze(
     current: NowDep,
 ) -> SnapshotRead:
     parameters: dict[str, Any] = {}
+    if data.kind is ReportKind.disclosure_annual:
+        if data.through_month is not None or data.as_of is not None or data.key_cohort is not None:
+            raise ProblemError(
+                422,
+                "validation_failed",
+                "年度公开报告按整年统计，不取 through_month 或 as_of / the disclosure report covers the whole year",
+                errors=[
+                    {"loc": ["body", f], "message": "annual_work only", "type": "extra_forbidden"}
+                    for f in ("through_month", "as_of", "key_cohort")
+                    if getattr(data, f) is not None
+                ],
+            )
+        if data.year >= today.year:
+            # A frozen disclosure report is the next year's baseline: only a finished year can be one.
+            raise ProblemError(
+                422,
+                "year_not_over",
+                f"{data.year} 年尚未结束，不能冻结年度公开报告 / {data.year} is not over: its disclosure report "
+                "cannot be frozen yet",
+                errors=[{"loc": ["body", "year"], "message": "the year is not over", "type": "year_not_over"}],
+            )
     if data.kind is ReportKind.annual_work:
         parameters = {
             "through_month": data.through_month,
             "as_of": data.as_of.isoformat() if data.as_of else None,
-            "key_cohort": None,
+            "key_cohort": data.key_cohort,
         }
     content = await _generate(session, settings, data.kind, data.year, parameters, actor.scopes, today, current)
     if data.kind is ReportKind.annual_work:
         # Pin what "default" meant on the day of freezing, so the diff asks the same question later.
-        parameters |= {"through_month": content["through_month"], "as_of": content["as_of"]}
-    sensitive = data.kind is ReportKind.annual_work and SENSITIVE_KPIS in actor.scopes
+        key = content["investment"]["key_projects"]
+        parameters |= {
+            "through_month": content["through_month"],
+            "as_of": content["as_of"],
+            "key_cohort": key["cohort_code"] if key else None,
+        }
+        document = annual_report_docx(AnnualReport.model_validate(content))
+    else:
+        document = disclosure_report_xlsx(DisclosureAnnualReport.model_validate(content))
     snapshot = await report_snapshots.freeze(
-        session, actor, data.kind, data.year, parameters, content, data.title, sensitive
+        session,
+        actor,
+        data.kind,
+        data.year,
+        parameters,
+        content,
+        data.title,
+        await report_snapshots.holds_sensitive_figures(session, content),
+        document,
     )
     response.headers["Location"] = f"/api/v1/report-snapshots/{snapshot.id}"
     return snapshot_read(snapshot, with_content=True)
@@ -275,7 +332,13 @@ async def list_snapshots(
     "/report-snapshots/{snapshot_id}",
     response_model=SnapshotRead,
     summary="A frozen report, as JSON or as its document (docx for the work report, xlsx for disclosure)",
-    responses=problem_responses(404) | DOCX_RESPONSE,
+    description="A format the report does not come in (xlsx of a work report, docx of a disclosure report) "
+    "answers 406 `not_acceptable`.",
+    responses=problem_responses(404)
+    | {
+        200: {"content": {DOCX_MEDIA_TYPE: {}, XLSX_MEDIA_TYPE: {}}},
+        406: {"description": "That report does not come in that format: `not_acceptable`"},
+    },
 )
 async def get_snapshot(
     snapshot_id: IdPath,
@@ -289,14 +352,12 @@ async def get_snapshot(
         raise ProblemError(
             406, "not_acceptable", f"该报告可导出为 json 或 {wanted} / this report comes as json or {wanted}"
         )
+    # The document rendered when the report was frozen, byte for byte.
     if format == "docx":
-        document = annual_report_docx(AnnualReport.model_validate(snapshot.content))
-        return _download(document, DOCX_MEDIA_TYPE, f"{snapshot.year}年度工作报告（冻结{snapshot.id}）.docx")
+        return _download(snapshot.document, DOCX_MEDIA_TYPE, f"{snapshot.year}年度工作报告（冻结{snapshot.id}）.docx")
     if format == "xlsx":
-        workbook = disclosure_report_xlsx(DisclosureAnnualReport.model_validate(snapshot.content))
-        return _download(
-            workbook, XLSX_MEDIA_TYPE, f"{snapshot.year}年政府信息公开工作年度报告（冻结{snapshot.id}）.xlsx"
-        )
+        name = f"{snapshot.year}年政府信息公开工作年度报告（冻结{snapshot.id}）.xlsx"
+        return _download(snapshot.document, XLSX_MEDIA_TYPE, name)
     return snapshot_read(snapshot, with_content=True)
 
 
@@ -305,7 +366,7 @@ async def get_snapshot(
     response_model=SnapshotDiff,
     summary="How today's data differ from the frozen report (same year and parameters)",
     description="Each difference names the figure's path, its frozen value and its value now; the generation "
-    "time is ignored. A disclosure report whose data no longer balance answers 422 `report_unbalanced`.",
+    "time is ignored. It works on data that no longer balance too: that is how to see what broke a balance.",
     responses=problem_responses(404),
 )
 async def diff(
@@ -319,7 +380,18 @@ async def diff(
     snapshot = await report_snapshots.get_snapshot(session, snapshot_id, actor.scopes)
     # Ask with the clearance the snapshot was made with, so a tax figure does not show up as "new".
     scopes = actor.scopes if snapshot.includes_sensitive else actor.scopes - {SENSITIVE_KPIS}
-    now = await _generate(session, settings, snapshot.kind, snapshot.year, snapshot.parameters, scopes, today, current)
+    # The balance check is for printing; the diff is how to see what broke it.
+    now = await _generate(
+        session,
+        settings,
+        snapshot.kind,
+        snapshot.year,
+        snapshot.parameters,
+        scopes,
+        today,
+        current,
+        check_balance=False,
+    )
     changed = differences(snapshot.content, now, ignore=frozenset({"generated_at"}))
     return SnapshotDiff(
         snapshot_id=snapshot.id,

@@ -4,7 +4,20 @@ from typing import Any
 
 # List items carrying one of these keys are matched by it, not by position: a new row in the middle
 # of a table then shows as one difference, not as every row after it.
-IDENTITY_KEYS = ("code", "key", "metric", "zone_id", "kind", "investor_class", "source", "currency", "heading")
+IDENTITY_KEYS = (
+    "code",
+    "key",
+    "metric",
+    "zone_id",
+    "enterprise_id",
+    "officer_id",
+    "department_id",
+    "kind",
+    "investor_class",
+    "source",
+    "currency",
+    "heading",
+)
 
 
 def _identity(item: Any, index: int) -> str:

@@ -53,7 +53,7 @@ def _published(n: int, year: int = 2018) -> datetime:
 async def _items(session: AsyncSession, now: datetime) -> None:
     plan: list[tuple[DisclosureCategory, int | None, list[DisclosureChannel], str]] = []
     # The website carries the formal documents and 45 news items: 67 in all.
-    plan += [(DisclosureCategory.budget_final_accounts, 4, [W], "财政预决算") for _ in range(8)]
+    plan += [(DisclosureCategory.budget_final_accounts, 7, [W], "财政预决算") for _ in range(8)]
     plan += [(DisclosureCategory.normative_documents, 1, [W], "行政规范性文件") for _ in range(4)]
     plan += [(DisclosureCategory.notices, None, [W], "通知公告") for _ in range(10)]
     plan += [(DisclosureCategory.news, None, [W], "工作动态") for _ in range(45)]
