@@ -51,7 +51,6 @@ from app.schemas.service_analytics import (
     ApplicationFigures,
     GreenCardFigures,
     OfficerVisits,
-    RequestOutcomes,
     TalentServiceStatistics,
     VisitCoverage,
 )
@@ -215,26 +214,6 @@ async def _green_card_employers(session: AsyncSession, first: date, last: date) 
     return [name for name, _ in rows]
 
 
-def _outcomes(o: service_analytics.Outcomes) -> RequestOutcomes:
-    return RequestOutcomes(
-        key=None,
-        code=None,
-        name="合计 / total",
-        received=o.raised,
-        resolved=o.resolved,
-        resolved_on_time=o.resolved_on_time,
-        on_time_rate=o.on_time_rate,
-        rejected=o.rejected,
-        open=o.open,
-        overdue_open=o.overdue_open,
-        closure_rate=o.closure_rate,
-        evaluated=o.evaluated,
-        satisfaction_average=o.satisfaction_average,
-        satisfied=o.satisfied,
-        satisfied_share=o.satisfied_share,
-    )
-
-
 async def _services(session: AsyncSession, first: date, last: date) -> Services:
     count, enterprises, issues, per_officer = await visits.coverage(session, first, last, None)
     assigned, assigned_visited = await service_analytics.assigned_coverage(session, first, last, None)
@@ -263,7 +242,7 @@ async def _services(session: AsyncSession, first: date, last: date) -> Services:
         ),
         named_enterprises_visited=await _named_visits(session, first, last),
         fairs=await _fairs(session, first, last),
-        requests=_outcomes(total),
+        requests=service_analytics.outcome_read(None, None, "合计 / total", total),
         talents=TalentServiceStatistics(
             period_from=first,
             period_to=last,

@@ -2,14 +2,13 @@
 with them, and the issues raised there becoming service requests routed to that department."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.clock import SHANGHAI
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
 from app.models import ConsultationAppointment, ConsultationEvent, Department, Enterprise, RequestSource, ServiceRequest
@@ -218,12 +217,7 @@ async def raise_issue(
             f"问诊会将于 {event.held_on} 举行，届时才能登记诉求 / the fair is on {event.held_on}: issues are raised "
             "there",
         )
-    received_at = data.received_at or min(datetime.combine(event.held_on, time(9, 0), SHANGHAI), now)
-    service_requests.not_after_now("received_at", received_at, now)
-    if received_at.astimezone(SHANGHAI).date() < event.held_on:
-        raise field_problem(
-            422, "date_order", "received_at", f"早于问诊会日期 {event.held_on} / before the event ({event.held_on})"
-        )
+    received_at = service_requests.received_on_the_day(data.received_at, event.held_on, now, "问诊会 / fair")
     new = service_requests.NewRequest(
         enterprise_id=appointment.enterprise_id,
         service_type_id=data.service_type_id,

@@ -35,6 +35,7 @@ from app.models import (
     User,
     Visit,
 )
+from app.schemas.service_analytics import RequestOutcomes
 from app.services.calculators.units import round_half_up, share
 from app.services.service_officers import active_on
 from app.services.service_requests import open_on
@@ -71,6 +72,26 @@ class Outcomes:
     @property
     def satisfied_share(self) -> Decimal | None:
         return share(self.satisfied, self.evaluated)
+
+
+def outcome_read(key: int | None, code: str | None, name: str, o: Outcomes) -> RequestOutcomes:
+    return RequestOutcomes(
+        key=key,
+        code=code,
+        name=name,
+        received=o.raised,
+        resolved=o.resolved,
+        resolved_on_time=o.resolved_on_time,
+        on_time_rate=o.on_time_rate,
+        rejected=o.rejected,
+        open=o.open,
+        overdue_open=o.overdue_open,
+        closure_rate=o.closure_rate,
+        evaluated=o.evaluated,
+        satisfaction_average=o.satisfaction_average,
+        satisfied=o.satisfied,
+        satisfied_share=o.satisfied_share,
+    )
 
 
 def _count(condition: ColumnElement[bool]) -> Any:

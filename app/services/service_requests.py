@@ -7,13 +7,13 @@ each dated when it happened; a request can be rejected (不予受理, with a rea
 """
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Select, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.clock import shanghai_date
+from app.core.clock import SHANGHAI, shanghai_date
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
 from app.models import (
@@ -137,6 +137,16 @@ class NewRequest:
     source: RequestSource = RequestSource.direct
     visit_id: int | None = None
     appointment_id: int | None = None
+
+
+def received_on_the_day(received_at: datetime | None, day: date, now: datetime, what: str) -> datetime:
+    """When an issue raised on a visit or at a fair was received: as given, or 09:00 (Asia/Shanghai) that
+    day; never in the future, never before that day."""
+    instant = received_at or min(datetime.combine(day, time(9, 0), SHANGHAI), now)
+    not_after_now("received_at", instant, now)  # first: a far-future instant has no Shanghai date
+    if instant.astimezone(SHANGHAI).date() < day:
+        raise field_problem(422, "date_order", "received_at", f"早于{what}日期 {day} / before the {what} ({day})")
+    return instant
 
 
 async def register(session: AsyncSession, actor: Principal, new: NewRequest, now: datetime) -> ServiceRequest:

@@ -1,14 +1,13 @@
 """Visits (走访): officers call on an enterprise; what they find becomes linked service requests."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, distinct, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.core.clock import SHANGHAI
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
 from app.core.principal import Principal
 from app.models import Enterprise, RequestSource, ServiceRequest, User, Visit, visit_officers
@@ -19,7 +18,6 @@ from app.services import audit, service_requests
 from app.services.entered_dates import not_in_future
 from app.services.pagination import Page, PageRequest, paginate
 from app.services.service_officers import eligible_officer
-from app.services.service_requests import not_after_now
 from app.services.trees import in_zone
 from app.services.versioning import check_version
 
@@ -164,12 +162,7 @@ async def raise_issue(
 ) -> ServiceRequest:
     """A service request found on the visit: received at 09:00 on the visit day unless said otherwise."""
     visit = await get_visit(session, visit_id)
-    received_at = data.received_at or min(datetime.combine(visit.visited_on, time(9, 0), SHANGHAI), now)
-    not_after_now("received_at", received_at, now)  # first: a far-future instant has no Shanghai date
-    if received_at.astimezone(SHANGHAI).date() < visit.visited_on:
-        raise field_problem(
-            422, "date_order", "received_at", f"早于走访日期 {visit.visited_on} / before the visit ({visit.visited_on})"
-        )
+    received_at = service_requests.received_on_the_day(data.received_at, visit.visited_on, now, "走访 / visit")
     new = service_requests.NewRequest(
         enterprise_id=visit.enterprise_id,
         service_type_id=data.service_type_id,

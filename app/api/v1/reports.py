@@ -400,8 +400,9 @@ async def diff(
     )
 
 
-def _frozen(snapshot_id: int) -> ProblemError:
-    return ProblemError(
+async def _refuse_edit(session: SessionDep, snapshot_id: int, actor: Principal) -> None:
+    await report_snapshots.get_snapshot(session, snapshot_id, actor.scopes)  # 404 for what the caller cannot see
+    raise ProblemError(
         409,
         "snapshot_frozen",
         f"冻结的报告不能修改或删除 / snapshot {snapshot_id} is frozen: it cannot be changed or deleted; "
@@ -409,40 +410,29 @@ def _frozen(snapshot_id: int) -> ProblemError:
     )
 
 
+REFUSED = "Refused: a frozen report never changes and is kept"
+
+
 @router.patch(
-    "/report-snapshots/{snapshot_id}",
-    status_code=status.HTTP_409_CONFLICT,
-    summary="Refused: a frozen report never changes",
-    responses=problem_responses(404, 409),
+    "/report-snapshots/{snapshot_id}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409)
 )
 async def patch_snapshot(
     snapshot_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("reports:write")]
 ) -> None:
-    await report_snapshots.get_snapshot(session, snapshot_id, actor.scopes)
-    raise _frozen(snapshot_id)
+    await _refuse_edit(session, snapshot_id, actor)
 
 
-@router.put(
-    "/report-snapshots/{snapshot_id}",
-    status_code=status.HTTP_409_CONFLICT,
-    summary="Refused: a frozen report never changes",
-    responses=problem_responses(404, 409),
-)
+@router.put("/report-snapshots/{snapshot_id}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409))
 async def put_snapshot(
     snapshot_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("reports:write")]
 ) -> None:
-    await report_snapshots.get_snapshot(session, snapshot_id, actor.scopes)
-    raise _frozen(snapshot_id)
+    await _refuse_edit(session, snapshot_id, actor)
 
 
 @router.delete(
-    "/report-snapshots/{snapshot_id}",
-    status_code=status.HTTP_409_CONFLICT,
-    summary="Refused: a frozen report is kept",
-    responses=problem_responses(404, 409),
+    "/report-snapshots/{snapshot_id}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409)
 )
 async def delete_snapshot(
     snapshot_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("reports:write")]
 ) -> None:
-    await report_snapshots.get_snapshot(session, snapshot_id, actor.scopes)
-    raise _frozen(snapshot_id)
+    await _refuse_edit(session, snapshot_id, actor)

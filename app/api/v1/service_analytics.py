@@ -13,7 +13,6 @@ from app.schemas.service_analytics import (
     ApplicationFigures,
     GreenCardFigures,
     OfficerVisits,
-    RequestOutcomes,
     RequestStatistics,
     TalentServiceStatistics,
     VisitCoverage,
@@ -34,26 +33,6 @@ def _period(first: date, last: date, field: str) -> None:
             f"{field} 早于起始日期 / {field} is before the start of the period",
             errors=[{"loc": ["query", field], "message": "before the start of the period", "type": "date_order"}],
         )
-
-
-def _outcomes(key: int | None, code: str | None, name: str, o: service.Outcomes) -> RequestOutcomes:
-    return RequestOutcomes(
-        key=key,
-        code=code,
-        name=name,
-        received=o.raised,
-        resolved=o.resolved,
-        resolved_on_time=o.resolved_on_time,
-        on_time_rate=o.on_time_rate,
-        rejected=o.rejected,
-        open=o.open,
-        overdue_open=o.overdue_open,
-        closure_rate=o.closure_rate,
-        evaluated=o.evaluated,
-        satisfaction_average=o.satisfaction_average,
-        satisfied=o.satisfied,
-        satisfied_share=o.satisfied_share,
-    )
 
 
 @router.get(
@@ -89,8 +68,8 @@ async def request_statistics(
         received_to=received_to,
         as_of=as_of,
         by=by,
-        groups=[_outcomes(key, *label(key), o) for key, o in ordered],
-        total=_outcomes(None, None, "合计 / total", total),
+        groups=[service.outcome_read(key, *label(key), o) for key, o in ordered],
+        total=service.outcome_read(None, None, "合计 / total", total),
     )
 
 
