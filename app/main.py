@@ -20,6 +20,7 @@ from app.api.v1 import (
     api_clients,
     audit_events,
     auth,
+    changes,
     cohorts,
     consultation_events,
     departments,
@@ -229,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         disclosure_requests,
         meetings,
         reports,
+        changes,
     ):
         api.include_router(module.router)
     api.include_router(talent_applications.household_registrations)

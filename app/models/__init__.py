@@ -4,6 +4,8 @@ from app.models.api_client import ApiClient
 from app.models.audit_event import AuditEvent
 from app.models.auth_failure import AuthFailure
 from app.models.base import Base
+from app.models.change import RESOURCES as CHANGE_RESOURCES
+from app.models.change import Change
 from app.models.consultation_event import ConsultationAppointment, ConsultationEvent, consultation_event_departments
 from app.models.department import Department
 from app.models.disclosure import (
@@ -29,6 +31,7 @@ from app.models.enterprise import (
     EnterpriseStatus,
     InvestorClass,
 )
+from app.models.idempotency_key import IdempotencyKey
 from app.models.industry import Industry
 from app.models.kpi import Cohort, CohortKind, CohortMember, KpiFact, Metric, MetricKind, ReportedAs, Target
 from app.models.land_parcel import LandParcel
@@ -77,6 +80,7 @@ from app.models.work_calendar import DayKind, WorkCalendarDay, WorkCalendarYear
 from app.models.zone import Zone, ZoneAreaVersion, ZoneKind
 
 __all__ = [
+    "CHANGE_RESOURCES",
     "CHANNEL_GROUPS",
     "DECISION_MEETINGS",
     "OPEN_STATUSES",
@@ -92,6 +96,7 @@ __all__ = [
     "AuditEvent",
     "AuthFailure",
     "Base",
+    "Change",
     "Cohort",
     "CohortKind",
     "CohortMember",
@@ -117,6 +122,7 @@ __all__ = [
     "EscalationLevel",
     "FeeBasis",
     "HouseholdRegistration",
+    "IdempotencyKey",
     "Industry",
     "InvestorClass",
     "KpiFact",

@@ -1,0 +1,123 @@
+"""Change feeds: the ordered, resumable list of what changed in a resource, deletions included.
+
+A page lists each changed row once, at its latest change in the page; the API serves the row's current
+state (or `deleted`), so a mirror that applies pages in order ends equal to the source. Positions are
+`(txid, id)` and, on PostgreSQL, only changes of transactions older than every running transaction are
+served: one that commits late then still sorts after every cursor already handed out (see models/change.py).
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, Text, cast, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.core.errors import ProblemError
+from app.models import (
+    Change,
+    DisclosureItem,
+    Enterprise,
+    KpiFact,
+    LandParcel,
+    Milestone,
+    Project,
+    ServiceRequest,
+    TalentPerson,
+    Zone,
+)
+
+_CURSOR = re.compile(r"^([0-9]{1,18})\.([0-9]{1,18})$")
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    txid: int
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.txid}.{self.id}"
+
+
+START = Position(0, 0)
+
+
+def parse_cursor(text: str | None) -> Position:
+    if not text:
+        return START
+    match = _CURSOR.match(text)
+    if match is None:
+        detail = "游标无效：请使用上一页返回的 next_cursor / not a cursor: pass the next_cursor of the previous page"
+        raise ProblemError(
+            422,
+            "invalid_cursor",
+            detail,
+            errors=[{"loc": ["query", "cursor"], "message": detail, "type": "invalid_cursor"}],
+        )
+    return Position(int(match[1]), int(match[2]))
+
+
+@dataclass(frozen=True)
+class ChangeSlice:
+    entity_ids: list[int]  # distinct, in the order of each one's latest change in the slice
+    next_position: Position
+    has_more: bool
+
+
+def _horizon(session: AsyncSession) -> ColumnElement[bool] | None:
+    """PostgreSQL: only transactions older than every running one (their rows can no longer appear)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None  # SQLite serialises writers: a committed id is never followed by a smaller one
+    xmin = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
+    return Change.txid < select(xmin).scalar_subquery()
+
+
+async def read_changes(session: AsyncSession, resource: str, after: Position, limit: int) -> ChangeSlice:
+    stmt = (
+        select(Change.txid, Change.id, Change.entity_id)
+        .where(Change.resource == resource, tuple_(Change.txid, Change.id) > tuple_(after.txid, after.id))
+        .order_by(Change.txid, Change.id)
+        .limit(limit + 1)
+    )
+    horizon = _horizon(session)
+    if horizon is not None:
+        stmt = stmt.where(horizon)
+    rows = (await session.execute(stmt)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    latest: dict[int, None] = {}
+    for row in rows:
+        latest.pop(row.entity_id, None)
+        latest[row.entity_id] = None
+    last = Position(rows[-1].txid, rows[-1].id) if rows else after
+    return ChangeSlice(entity_ids=list(latest), next_position=last, has_more=has_more)
+
+
+# The loading each resource's read model needs (its children, never lazy loads).
+_LOADS: dict[type[Any], tuple[Any, ...]] = {
+    Enterprise: (selectinload(Enterprise.investor_classes), selectinload(Enterprise.contacts)),
+    DisclosureItem: (selectinload(DisclosureItem.channels),),
+}
+MODELS: dict[str, type[Any]] = {
+    "enterprises": Enterprise,
+    "zones": Zone,
+    "land_parcels": LandParcel,
+    "projects": Project,
+    "milestones": Milestone,
+    "kpi_facts": KpiFact,
+    "service_requests": ServiceRequest,
+    "talents": TalentPerson,
+    "disclosure_items": DisclosureItem,
+}
+
+
+async def current_rows(session: AsyncSession, resource: str, ids: Sequence[int]) -> dict[int, Any]:
+    """The rows that still exist, by id; the others were deleted."""
+    if not ids:
+        return {}
+    model = MODELS[resource]
+    rows = await session.scalars(select(model).where(model.id.in_(ids)).options(*_LOADS.get(model, ())))
+    return {row.id: row for row in rows}
