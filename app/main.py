@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from app import __version__
 from app.api import health
 from app.api.deps import require_json_body
+from app.api.idempotency import IdempotencyMiddleware
 from app.api.v1 import (
     analytics,
     api_clients,
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StaleDataError, _concurrent_update)
 
     # Added innermost first: RequestContextMiddleware ends up outermost and sees every response.
+    app.add_middleware(IdempotencyMiddleware, settings=settings)
     app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -1,0 +1,214 @@
+"""`Idempotency-Key` on POST: a retry gets the first answer instead of doing the write twice.
+
+The key is claimed (committed) before the request runs, per caller (the token's subject):
+- the same key with the same request replays the stored status, headers and body (`Idempotent-Replayed: true`);
+- the same key with a different method, path, query or body is refused (422 `idempotency_key_reused`);
+- while the first request still runs, a retry gets 409 `idempotency_in_progress` with `Retry-After`, so
+  parallel retries never run the write twice;
+- a 5xx answer is not kept: the claim is released and a retry runs again.
+Keys are kept `idempotency_retention_hours`. A claim whose request never finished (the worker died) is
+released after `idempotency_stale_seconds`.
+"""
+
+import hashlib
+import logging
+import re
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import problem_response
+from app.core.security import InvalidTokenError, decode_access_token
+from app.models import IdempotencyKey
+from app.models.base import utcnow
+
+logger = logging.getLogger("app.idempotency")
+
+HEADER = "idempotency-key"
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Response headers worth replaying; the rest (request id, security headers) belong to each answer.
+_KEPT_HEADERS = ("content-type", "location", "etag")
+_PURGE_EVERY_SECONDS = 60.0
+
+
+def _fingerprint(scope: Scope, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self._last_purge = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = headers.get(HEADER)
+        subject = self._subject(headers)
+        if key is None or subject is None:
+            # No key, or no valid token (the route answers 401): nothing to remember.
+            await self.app(scope, receive, send)
+            return
+        if not _VALID_KEY.match(key):
+            response = problem_response(
+                400,
+                "invalid_idempotency_key",
+                "Idempotency-Key 须为 1–255 个可见 ASCII 字符 / Idempotency-Key must be 1-255 visible ASCII characters",
+            )
+            await response(scope, receive, send)
+            return
+
+        body, messages = await self._read_body(receive)
+        fingerprint = _fingerprint(scope, body)
+        database: Database = scope["app"].state.database
+        claimed = await self._claim(database, subject, key, fingerprint)
+        if claimed is not None:
+            await claimed(scope, receive, send)
+            return
+
+        status = 500
+        kept: dict[str, str] = {}
+        chunks: list[bytes] = []
+
+        async def replay_receive() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = Headers(raw=message.get("headers", []))
+                kept.update({name: out[name] for name in _KEPT_HEADERS if name in out})
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        finally:
+            await self._finish(database, subject, key, status, kept, b"".join(chunks))
+
+    def _subject(self, headers: Headers) -> str | None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        try:
+            claims = decode_access_token(self.settings, token.strip())
+        except InvalidTokenError:
+            return None
+        return f"{claims.kind}:{claims.principal_id}"
+
+    @staticmethod
+    async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
+        # The body limit is enforced further out (RequestContextMiddleware): this reads at most that much.
+        messages: list[Message] = []
+        body = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        return body, messages
+
+    async def _claim(self, database: Database, subject: str, key: str, fingerprint: str) -> Any:
+        """None when this request now holds the key; otherwise the response to send instead."""
+        now = utcnow()
+        retention = now - timedelta(hours=self.settings.idempotency_retention_hours)
+        stale = now - timedelta(seconds=self.settings.idempotency_stale_seconds)
+        for _attempt in range(2):
+            async with database.session() as session:
+                await self._purge(session, retention)
+                found = await session.scalar(
+                    select(IdempotencyKey).where(IdempotencyKey.principal == subject, IdempotencyKey.key == key)
+                )
+                expired = found is not None and (
+                    found.created_at < retention or (found.status is None and found.created_at < stale)
+                )
+                if found is not None and not expired:
+                    return self._answer_for(found, fingerprint)
+                if found is not None:
+                    await session.delete(found)
+                    await session.flush()
+                session.add(IdempotencyKey(principal=subject, key=key, fingerprint=fingerprint, created_at=now))
+                try:
+                    await session.flush()
+                except IntegrityError:
+                    # A parallel retry claimed it a moment ago: answer from its row on the next pass.
+                    await session.rollback()
+                    continue
+            return None
+        return self._in_progress()
+
+    async def _purge(self, session: AsyncSession, retention: datetime) -> None:
+        """Drops expired keys now and then, in the claim's own transaction."""
+        if time.monotonic() - self._last_purge < _PURGE_EVERY_SECONDS:
+            return
+        self._last_purge = time.monotonic()
+        await session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < retention))
+
+    def _answer_for(self, found: IdempotencyKey, fingerprint: str) -> Any:
+        if found.fingerprint != fingerprint:
+            return problem_response(
+                422,
+                "idempotency_key_reused",
+                "该 Idempotency-Key 已用于另一个请求 / this Idempotency-Key was used for a different request",
+            )
+        if found.status is None:
+            return self._in_progress()
+        return _Replay(found.status, found.headers or {}, found.body or b"")
+
+    @staticmethod
+    def _in_progress() -> Any:
+        return problem_response(
+            409,
+            "idempotency_in_progress",
+            "使用该 Idempotency-Key 的请求仍在处理 / a request with this Idempotency-Key is still running",
+            headers={"Retry-After": "1"},
+        )
+
+    async def _finish(
+        self, database: Database, subject: str, key: str, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
+        where = (IdempotencyKey.principal == subject, IdempotencyKey.key == key, IdempotencyKey.status.is_(None))
+        try:
+            async with database.session() as session:
+                if status >= 500:
+                    await session.execute(delete(IdempotencyKey).where(*where))
+                else:
+                    await session.execute(
+                        update(IdempotencyKey).where(*where).values(status=status, headers=headers, body=body)
+                    )
+        except Exception:
+            # The write itself is done; a retry will meet the claim and wait for it to go stale.
+            logger.exception("could not record the response for an idempotency key")
+
+
+class _Replay:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    async def __call__(self, _scope: Scope, _receive: Receive, send: Send) -> None:
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()]
+        raw += [(b"idempotent-replayed", b"true"), (b"content-length", str(len(self.body)).encode())]
+        await send({"type": "http.response.start", "status": self.status, "headers": raw})
+        await send({"type": "http.response.body", "body": self.body})
