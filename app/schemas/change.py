@@ -14,4 +14,7 @@ class ChangeItem(BaseModel, Generic[T]):
 class ChangePage(BaseModel, Generic[T]):
     items: list[ChangeItem[T]] = Field(description="Each changed row once, in the order of its latest change")
     next_cursor: str = Field(description="Pass as `cursor` for the next page; keep it to resume later")
-    has_more: bool = Field(description="More changes are ready now; false means caught up (poll again later)")
+    has_more: bool = Field(
+        description="More changes are ready, or are committed and wait behind an older open transaction: ask "
+        "again (after a short pause when this page was empty). False means caught up: poll again later"
+    )

@@ -88,6 +88,16 @@ async def read_changes(session: AsyncSession, resource: str, after: Position, li
     rows = (await session.execute(stmt)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
+    if not has_more and horizon is not None:
+        # Committed changes waiting behind an older open transaction (anywhere on the cluster): not caught up.
+        after_last = (rows[-1].txid, rows[-1].id) if rows else (after.txid, after.id)
+        has_more = bool(
+            await session.scalar(
+                select(Change.id)
+                .where(Change.resource == resource, tuple_(Change.txid, Change.id) > tuple_(*after_last))
+                .limit(1)
+            )
+        )
     latest: dict[int, None] = {}
     for row in rows:
         latest.pop(row.entity_id, None)
