@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,21 +21,26 @@ from app.schemas.consultation_event import (
 )
 from app.services import audit, service_analytics, service_requests
 from app.services.departments import active_department
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 EVENT_SORTS = {"held_on": ConsultationEvent.held_on, "title": ConsultationEvent.title}
 
 
-async def list_events(
-    session: AsyncSession, held_from: date | None, held_to: date | None, page: PageRequest
-) -> Page[ConsultationEvent]:
+def events_query(held_from: date | None, held_to: date | None, sort: tuple[str, ...]) -> Select[ConsultationEvent]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(ConsultationEvent).options(selectinload(ConsultationEvent.departments))
     if held_from is not None:
         stmt = stmt.where(ConsultationEvent.held_on >= held_from)
     if held_to is not None:
         stmt = stmt.where(ConsultationEvent.held_on <= held_to)
-    return await paginate(session, stmt, page, EVENT_SORTS, ConsultationEvent.id)
+    return ordered(stmt, sort, EVENT_SORTS, ConsultationEvent.id)
+
+
+async def list_events(
+    session: AsyncSession, held_from: date | None, held_to: date | None, page: PageRequest
+) -> Page[ConsultationEvent]:
+    return await page_of(session, events_query(held_from, held_to, page.sort), page)
 
 
 async def get_event(session: AsyncSession, event_id: int) -> ConsultationEvent:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, unknown_reference
@@ -10,15 +10,14 @@ from app.core.principal import Principal
 from app.models import ConsultationAppointment, Department, ServiceRequest, ServiceType, consultation_event_departments
 from app.schemas.department import DepartmentCreate, DepartmentUpdate
 from app.services import audit
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 DEPARTMENT_SORTS = {"code": Department.code, "name": Department.name}
 
 
-async def list_departments(
-    session: AsyncSession, q: str | None, active: bool | None, page: PageRequest
-) -> Page[Department]:
+def departments_query(q: str | None, active: bool | None, sort: tuple[str, ...]) -> Select[Department]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(Department)
     if q:
         needle = q.lower()
@@ -28,7 +27,13 @@ async def list_departments(
         )
     if active is not None:
         stmt = stmt.where(Department.is_active.is_(active))
-    return await paginate(session, stmt, page, DEPARTMENT_SORTS, Department.id)
+    return ordered(stmt, sort, DEPARTMENT_SORTS, Department.id)
+
+
+async def list_departments(
+    session: AsyncSession, q: str | None, active: bool | None, page: PageRequest
+) -> Page[Department]:
+    return await page_of(session, departments_query(q, active, page.sort), page)
 
 
 async def get_department(session: AsyncSession, department_id: int) -> Department:

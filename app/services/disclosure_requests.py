@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, ProblemError, field_problem, unknown_reference
@@ -30,7 +30,7 @@ from app.schemas.disclosure import (
 from app.services import audit
 from app.services.calculators.disclosure_fee import IN_FORCE_FROM, per_item_fee, per_volume_fee
 from app.services.entered_dates import not_in_future
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 # 国办函〔2020〕109号 第五条: per volume applies when paper copies, e-mail or data were provided.
@@ -48,7 +48,8 @@ class RequestFilter:
     received_to: date | None = None
 
 
-async def list_requests(session: AsyncSession, flt: RequestFilter, page: PageRequest) -> Page[DisclosureRequest]:
+def requests_query(flt: RequestFilter, sort: tuple[str, ...]) -> Select[DisclosureRequest]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(DisclosureRequest)
     if flt.applicant_type is not None:
         stmt = stmt.where(DisclosureRequest.applicant_type == flt.applicant_type)
@@ -61,7 +62,11 @@ async def list_requests(session: AsyncSession, flt: RequestFilter, page: PageReq
         stmt = stmt.where(DisclosureRequest.received_on >= flt.received_from)
     if flt.received_to is not None:
         stmt = stmt.where(DisclosureRequest.received_on <= flt.received_to)
-    return await paginate(session, stmt, page, REQUEST_SORTS, DisclosureRequest.id)
+    return ordered(stmt, sort, REQUEST_SORTS, DisclosureRequest.id)
+
+
+async def list_requests(session: AsyncSession, flt: RequestFilter, page: PageRequest) -> Page[DisclosureRequest]:
+    return await page_of(session, requests_query(flt, page.sort), page)
 
 
 async def get_request(session: AsyncSession, request_id: int) -> DisclosureRequest:
@@ -208,9 +213,10 @@ async def conclude(
 # --- administrative reviews and lawsuits -------------------------------------------------------------------
 
 
-async def list_remedies(
-    session: AsyncSession, kind: RemedyKind | None, filed_from: date | None, filed_to: date | None, page: PageRequest
-) -> Page[DisclosureRemedy]:
+def remedies_query(
+    kind: RemedyKind | None, filed_from: date | None, filed_to: date | None, sort: tuple[str, ...]
+) -> Select[DisclosureRemedy]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(DisclosureRemedy)
     if kind is not None:
         stmt = stmt.where(DisclosureRemedy.kind == kind)
@@ -218,7 +224,13 @@ async def list_remedies(
         stmt = stmt.where(DisclosureRemedy.filed_on >= filed_from)
     if filed_to is not None:
         stmt = stmt.where(DisclosureRemedy.filed_on <= filed_to)
-    return await paginate(session, stmt, page, REMEDY_SORTS, DisclosureRemedy.id)
+    return ordered(stmt, sort, REMEDY_SORTS, DisclosureRemedy.id)
+
+
+async def list_remedies(
+    session: AsyncSession, kind: RemedyKind | None, filed_from: date | None, filed_to: date | None, page: PageRequest
+) -> Page[DisclosureRemedy]:
+    return await page_of(session, remedies_query(kind, filed_from, filed_to, page.sort), page)
 
 
 async def get_remedy(session: AsyncSession, remedy_id: int) -> DisclosureRemedy:

@@ -30,7 +30,7 @@ from app.schemas.disclosure import (
     DisclosureUpdate,
 )
 from app.services import audit
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 # 《政府信息公开条例》第二十条: the item that obliges each kind of document to be published, when unsaid.
@@ -85,9 +85,13 @@ def _items(flt: ItemFilter) -> Select[DisclosureItem]:
     return stmt
 
 
+def items_query(flt: ItemFilter, sort: tuple[str, ...]) -> Select[DisclosureItem]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
+    return ordered(_items(flt).options(selectinload(DisclosureItem.channels)), sort, ITEM_SORTS, DisclosureItem.id)
+
+
 async def list_items(session: AsyncSession, flt: ItemFilter, page: PageRequest) -> Page[DisclosureItem]:
-    stmt = _items(flt).options(selectinload(DisclosureItem.channels))
-    return await paginate(session, stmt, page, ITEM_SORTS, DisclosureItem.id)
+    return await page_of(session, items_query(flt, page.sort), page)
 
 
 async def get_item(session: AsyncSession, item_id: int) -> DisclosureItem:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, ProblemError
@@ -16,7 +16,7 @@ from app.schemas.kpi import BulkResult, FactBatch, MetricCreate, MetricUpdate
 from app.services import audit
 from app.services.calculators.cumulative import Reported, derive_year
 from app.services.calculators.periods import Period
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 FACT_SORTS = {"year": KpiFact.year, "month": KpiFact.month, "enterprise_id": KpiFact.enterprise_id}
@@ -86,7 +86,8 @@ class FactFilter:
     month_to: int | None = None
 
 
-async def list_facts(session: AsyncSession, flt: FactFilter, page: PageRequest) -> Page[KpiFact]:
+def facts_query(flt: FactFilter, sort: tuple[str, ...]) -> Select[KpiFact]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(KpiFact)
     equals = {KpiFact.enterprise_id: flt.enterprise_id, KpiFact.metric_id: flt.metric_id, KpiFact.year: flt.year}
     for column, value in equals.items():
@@ -98,7 +99,11 @@ async def list_facts(session: AsyncSession, flt: FactFilter, page: PageRequest) 
         stmt = stmt.where(KpiFact.month <= flt.month_to)
     if not flt.cleared:
         stmt = stmt.where(KpiFact.metric_id.not_in(select(Metric.id).where(Metric.sensitive.is_(True))))
-    return await paginate(session, stmt, page, FACT_SORTS, KpiFact.id)
+    return ordered(stmt, sort, FACT_SORTS, KpiFact.id)
+
+
+async def list_facts(session: AsyncSession, flt: FactFilter, page: PageRequest) -> Page[KpiFact]:
+    return await page_of(session, facts_query(flt, page.sort), page)
 
 
 async def get_fact(session: AsyncSession, fact_id: int) -> KpiFact:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
@@ -12,7 +12,7 @@ from app.core.principal import Principal
 from app.models import Enterprise, LandParcel, Zone
 from app.schemas.land_parcel import LandParcelCreate, LandParcelUpdate
 from app.services import audit
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.trees import in_zone
 from app.services.versioning import check_version
 
@@ -34,7 +34,8 @@ class LandParcelFilter:
     transferred_to: date | None = None  # inclusive
 
 
-async def list_parcels(session: AsyncSession, flt: LandParcelFilter, page: PageRequest) -> Page[LandParcel]:
+def parcels_query(flt: LandParcelFilter, sort: tuple[str, ...]) -> Select[LandParcel]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(LandParcel)
     if flt.q:
         stmt = stmt.where(func.lower(LandParcel.code).contains(flt.q.lower(), autoescape=True))
@@ -49,7 +50,11 @@ async def list_parcels(session: AsyncSession, flt: LandParcelFilter, page: PageR
         stmt = stmt.where(LandParcel.transferred_on >= flt.transferred_from)
     if flt.transferred_to is not None:
         stmt = stmt.where(LandParcel.transferred_on <= flt.transferred_to)
-    return await paginate(session, stmt, page, PARCEL_SORTS, LandParcel.id)
+    return ordered(stmt, sort, PARCEL_SORTS, LandParcel.id)
+
+
+async def list_parcels(session: AsyncSession, flt: LandParcelFilter, page: PageRequest) -> Page[LandParcel]:
+    return await page_of(session, parcels_query(flt, page.sort), page)
 
 
 async def get_parcel(session: AsyncSession, parcel_id: int) -> LandParcel:

@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
@@ -12,16 +12,17 @@ from app.models import DECISION_MEETINGS, DecisionKind, MajorDecision, Meeting, 
 from app.schemas.meeting import DecisionCreate, MeetingCreate, MeetingUpdate
 from app.services import audit
 from app.services.entered_dates import not_in_future
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 MEETING_SORTS = {"held_on": Meeting.held_on}
 DECISION_SORTS = {"id": MajorDecision.id}
 
 
-async def list_meetings(
-    session: AsyncSession, kind: MeetingKind | None, held_from: date | None, held_to: date | None, page: PageRequest
-) -> Page[Meeting]:
+def meetings_query(
+    kind: MeetingKind | None, held_from: date | None, held_to: date | None, sort: tuple[str, ...]
+) -> Select[Meeting]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(Meeting)
     if kind is not None:
         stmt = stmt.where(Meeting.kind == kind)
@@ -29,7 +30,13 @@ async def list_meetings(
         stmt = stmt.where(Meeting.held_on >= held_from)
     if held_to is not None:
         stmt = stmt.where(Meeting.held_on <= held_to)
-    return await paginate(session, stmt, page, MEETING_SORTS, Meeting.id)
+    return ordered(stmt, sort, MEETING_SORTS, Meeting.id)
+
+
+async def list_meetings(
+    session: AsyncSession, kind: MeetingKind | None, held_from: date | None, held_to: date | None, page: PageRequest
+) -> Page[Meeting]:
+    return await page_of(session, meetings_query(kind, held_from, held_to, page.sort), page)
 
 
 async def decision_counts(session: AsyncSession, meeting_ids: list[int]) -> dict[int, int]:
@@ -97,9 +104,10 @@ async def delete_meeting(
     audit.record(session, actor, "delete", "meeting", meeting_id, before, None)
 
 
-async def list_decisions(
-    session: AsyncSession, kind: DecisionKind | None, year: int | None, meeting_id: int | None, page: PageRequest
-) -> Page[MajorDecision]:
+def decisions_query(
+    kind: DecisionKind | None, year: int | None, meeting_id: int | None, sort: tuple[str, ...]
+) -> Select[MajorDecision]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(MajorDecision)
     if kind is not None:
         stmt = stmt.where(MajorDecision.kind == kind)
@@ -108,7 +116,13 @@ async def list_decisions(
     if year is not None:
         held = select(Meeting.id).where(Meeting.held_on >= date(year, 1, 1), Meeting.held_on <= date(year, 12, 31))
         stmt = stmt.where(MajorDecision.meeting_id.in_(held))
-    return await paginate(session, stmt, page, DECISION_SORTS, MajorDecision.id)
+    return ordered(stmt, sort, DECISION_SORTS, MajorDecision.id)
+
+
+async def list_decisions(
+    session: AsyncSession, kind: DecisionKind | None, year: int | None, meeting_id: int | None, page: PageRequest
+) -> Page[MajorDecision]:
+    return await page_of(session, decisions_query(kind, year, meeting_id, page.sort), page)
 
 
 async def get_decision(session: AsyncSession, decision_id: int) -> MajorDecision:

@@ -26,7 +26,7 @@ from app.models import (
 from app.schemas.project import ProjectCreate, ProjectUpdate, StageEventCreate
 from app.services import audit
 from app.services.entered_dates import not_before_project, not_in_future
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.trees import in_zone
 from app.services.versioning import check_version
 
@@ -88,9 +88,13 @@ def _filtered(flt: ProjectFilter) -> Select[Project]:
     return stmt
 
 
+def projects_query(flt: ProjectFilter, sort: tuple[str, ...]) -> Select[Project]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
+    return ordered(_filtered(flt), sort, PROJECT_SORTS if flt.cleared else _UNCLEARED_SORTS, Project.id)
+
+
 async def list_projects(session: AsyncSession, flt: ProjectFilter, page: PageRequest) -> Page[Project]:
-    sorts = PROJECT_SORTS if flt.cleared else _UNCLEARED_SORTS
-    return await paginate(session, _filtered(flt), page, sorts, Project.id)
+    return await page_of(session, projects_query(flt, page.sort), page)
 
 
 async def get_project(session: AsyncSession, project_id: int) -> Project:

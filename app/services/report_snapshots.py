@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import NotFoundError
@@ -16,7 +16,7 @@ from app.core.principal import Principal
 from app.core.scopes import SENSITIVE_KPIS
 from app.models import Metric, ReportKind, ReportSnapshot
 from app.services import audit
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 
 SNAPSHOT_SORTS = {"created_at": ReportSnapshot.created_at, "year": ReportSnapshot.year}
 
@@ -79,9 +79,10 @@ async def freeze(
     return snapshot
 
 
-async def list_snapshots(
-    session: AsyncSession, kind: ReportKind | None, year: int | None, scopes: frozenset[str], page: PageRequest
-) -> Page[ReportSnapshot]:
+def snapshots_query(
+    kind: ReportKind | None, year: int | None, scopes: frozenset[str], sort: tuple[str, ...]
+) -> Select[ReportSnapshot]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(ReportSnapshot)
     if kind is not None:
         stmt = stmt.where(ReportSnapshot.kind == kind)
@@ -89,7 +90,13 @@ async def list_snapshots(
         stmt = stmt.where(ReportSnapshot.year == year)
     if SENSITIVE_KPIS not in scopes:
         stmt = stmt.where(ReportSnapshot.includes_sensitive.is_(False))
-    return await paginate(session, stmt, page, SNAPSHOT_SORTS, ReportSnapshot.id)
+    return ordered(stmt, sort, SNAPSHOT_SORTS, ReportSnapshot.id)
+
+
+async def list_snapshots(
+    session: AsyncSession, kind: ReportKind | None, year: int | None, scopes: frozenset[str], page: PageRequest
+) -> Page[ReportSnapshot]:
+    return await page_of(session, snapshots_query(kind, year, scopes, page.sort), page)
 
 
 async def get_snapshot(session: AsyncSession, snapshot_id: int, scopes: frozenset[str]) -> ReportSnapshot:

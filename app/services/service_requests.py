@@ -32,7 +32,7 @@ from app.models.functions import days_between
 from app.schemas.service_request import Evaluate, Reject, Resolve, ServiceRequestUpdate, Transition
 from app.services import audit, work_calendar
 from app.services.departments import active_department
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.service_officers import eligible_officer
 from app.services.service_types import active_type
 from app.services.versioning import check_version
@@ -103,8 +103,13 @@ def _filtered(flt: RequestFilter) -> Select[ServiceRequest]:
     return stmt
 
 
+def requests_query(flt: RequestFilter, sort: tuple[str, ...]) -> Select[ServiceRequest]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
+    return ordered(_filtered(flt), sort, REQUEST_SORTS, ServiceRequest.id)
+
+
 async def list_requests(session: AsyncSession, flt: RequestFilter, page: PageRequest) -> Page[ServiceRequest]:
-    return await paginate(session, _filtered(flt), page, REQUEST_SORTS, ServiceRequest.id)
+    return await page_of(session, requests_query(flt, page.sort), page)
 
 
 async def get_request(session: AsyncSession, request_id: int) -> ServiceRequest:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, unknown_reference
@@ -11,7 +11,7 @@ from app.models import ServiceCategory, ServiceRequest, ServiceType
 from app.schemas.service_type import ServiceTypeCreate, ServiceTypeUpdate
 from app.services import audit
 from app.services.departments import active_department
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 SERVICE_TYPE_SORTS = {
@@ -21,13 +21,10 @@ SERVICE_TYPE_SORTS = {
 }
 
 
-async def list_types(
-    session: AsyncSession,
-    category: ServiceCategory | None,
-    department_id: int | None,
-    active: bool | None,
-    page: PageRequest,
-) -> Page[ServiceType]:
+def types_query(
+    category: ServiceCategory | None, department_id: int | None, active: bool | None, sort: tuple[str, ...]
+) -> Select[ServiceType]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(ServiceType)
     if category is not None:
         stmt = stmt.where(ServiceType.category == category)
@@ -35,7 +32,17 @@ async def list_types(
         stmt = stmt.where(ServiceType.department_id == department_id)
     if active is not None:
         stmt = stmt.where(ServiceType.is_active.is_(active))
-    return await paginate(session, stmt, page, SERVICE_TYPE_SORTS, ServiceType.id)
+    return ordered(stmt, sort, SERVICE_TYPE_SORTS, ServiceType.id)
+
+
+async def list_types(
+    session: AsyncSession,
+    category: ServiceCategory | None,
+    department_id: int | None,
+    active: bool | None,
+    page: PageRequest,
+) -> Page[ServiceType]:
+    return await page_of(session, types_query(category, department_id, active, page.sort), page)
 
 
 async def get_type(session: AsyncSession, type_id: int) -> ServiceType:

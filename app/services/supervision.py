@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, unknown_reference
@@ -19,7 +19,7 @@ from app.schemas.project import (
 )
 from app.services import audit
 from app.services.entered_dates import not_before_project, not_in_future
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.projects import get_project
 from app.services.versioning import check_version
 
@@ -111,14 +111,19 @@ async def _set_projects(session: AsyncSession, round_id: int, project_ids: list[
 ROUND_SORTS = {"held_on": SupervisionRound.held_on}
 
 
-async def list_rounds(session: AsyncSession, project_id: int | None, page: PageRequest) -> Page[SupervisionRound]:
+def rounds_query(project_id: int | None, sort: tuple[str, ...]) -> Select[SupervisionRound]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(SupervisionRound)
     if project_id is not None:
         covered = select(supervision_round_projects.c.round_id).where(
             supervision_round_projects.c.project_id == project_id
         )
         stmt = stmt.where(SupervisionRound.id.in_(covered))
-    return await paginate(session, stmt, page, ROUND_SORTS, SupervisionRound.id)
+    return ordered(stmt, sort, ROUND_SORTS, SupervisionRound.id)
+
+
+async def list_rounds(session: AsyncSession, project_id: int | None, page: PageRequest) -> Page[SupervisionRound]:
+    return await page_of(session, rounds_query(project_id, page.sort), page)
 
 
 async def get_round(session: AsyncSession, round_id: int) -> SupervisionRound:

@@ -17,7 +17,7 @@ from app.models import ApartmentAllocation, ApartmentBatch, ApartmentUnit, Enter
 from app.schemas.talent import AllocationCreate, AllocationUpdate, BatchCreate, BatchUpdate, UnitCreate, UnitUpdate
 from app.services import audit, locks
 from app.services.entered_dates import not_in_future
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.talents import existing_talent
 from app.services.versioning import check_version
 
@@ -35,8 +35,13 @@ def covers(day: date) -> ColumnElement[bool]:
 # --- batches ------------------------------------------------------------------------------------------------
 
 
+def batches_query(sort: tuple[str, ...]) -> Select[ApartmentBatch]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
+    return ordered(select(ApartmentBatch), sort, BATCH_SORTS, ApartmentBatch.id)
+
+
 async def list_batches(session: AsyncSession, page: PageRequest) -> Page[ApartmentBatch]:
-    return await paginate(session, select(ApartmentBatch), page, BATCH_SORTS, ApartmentBatch.id)
+    return await page_of(session, batches_query(page.sort), page)
 
 
 async def unit_counts(session: AsyncSession, batch_ids: list[int]) -> dict[int, int]:
@@ -115,10 +120,15 @@ def _units(batch_id: int | None, vacant_on: date | None) -> Select[ApartmentUnit
     return stmt
 
 
+def units_query(batch_id: int | None, vacant_on: date | None, sort: tuple[str, ...]) -> Select[ApartmentUnit]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
+    return ordered(_units(batch_id, vacant_on), sort, UNIT_SORTS, ApartmentUnit.id)
+
+
 async def list_units(
     session: AsyncSession, batch_id: int | None, vacant_on: date | None, page: PageRequest
 ) -> Page[ApartmentUnit]:
-    return await paginate(session, _units(batch_id, vacant_on), page, UNIT_SORTS, ApartmentUnit.id)
+    return await page_of(session, units_query(batch_id, vacant_on, page.sort), page)
 
 
 async def occupied_units(session: AsyncSession, unit_ids: list[int], day: date) -> set[int]:
@@ -170,15 +180,15 @@ async def update_unit(
 # --- allocations --------------------------------------------------------------------------------------------
 
 
-async def list_allocations(
-    session: AsyncSession,
+def allocations_query(
     unit_id: int | None,
     person_id: int | None,
     enterprise_id: int | None,
     on: date | None,
     rent_free: bool | None,
-    page: PageRequest,
-) -> Page[Allocation]:
+    sort: tuple[str, ...],
+) -> Select[Allocation]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(Allocation)
     for column, value in (
         (Allocation.unit_id, unit_id),
@@ -191,7 +201,20 @@ async def list_allocations(
         stmt = stmt.where(covers(on))
     if rent_free is not None:
         stmt = stmt.where(Allocation.rent_free.is_(rent_free))
-    return await paginate(session, stmt, page, ALLOCATION_SORTS, Allocation.id)
+    return ordered(stmt, sort, ALLOCATION_SORTS, Allocation.id)
+
+
+async def list_allocations(
+    session: AsyncSession,
+    unit_id: int | None,
+    person_id: int | None,
+    enterprise_id: int | None,
+    on: date | None,
+    rent_free: bool | None,
+    page: PageRequest,
+) -> Page[Allocation]:
+    stmt = allocations_query(unit_id, person_id, enterprise_id, on, rent_free, page.sort)
+    return await page_of(session, stmt, page)
 
 
 async def get_allocation(session: AsyncSession, allocation_id: int) -> Allocation:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
@@ -18,7 +18,7 @@ from app.models import ApplicationStatus, Enterprise, HouseholdRegistration, Tal
 from app.schemas.talent import ApplicationCreate, Decision, GreenCardDecision
 from app.services import audit, locks
 from app.services.entered_dates import not_in_future
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.talents import existing_talent
 from app.services.versioning import check_version
 
@@ -43,9 +43,8 @@ class ApplicationFilter:
     decided_to: date | None = None  # inclusive
 
 
-async def list_applications(
-    session: AsyncSession, model: type[Application], flt: ApplicationFilter, page: PageRequest
-) -> Page[Application]:
+def applications_query(model: type[Application], flt: ApplicationFilter, sort: tuple[str, ...]) -> Select[Any]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(model)
     for column, value in ((model.person_id, flt.person_id), (model.enterprise_id, flt.enterprise_id)):
         if value is not None:
@@ -56,7 +55,13 @@ async def list_applications(
         stmt = stmt.where(model.decided_on >= flt.decided_from)
     if flt.decided_to is not None:
         stmt = stmt.where(model.decided_on <= flt.decided_to)
-    return await paginate(session, stmt, page, sorts(model), model.id)
+    return ordered(stmt, sort, sorts(model), model.id)
+
+
+async def list_applications(
+    session: AsyncSession, model: type[Application], flt: ApplicationFilter, page: PageRequest
+) -> Page[Application]:
+    return await page_of(session, applications_query(model, flt, page.sort), page)
 
 
 async def get_application(session: AsyncSession, model: type[Application], application_id: int) -> Application:

@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.schemas.talent import TalentCreate, TalentUpdate
 from app.services import audit
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 TALENT_SORTS = {"name": TalentPerson.name, "created_at": TalentPerson.created_at}
@@ -47,8 +47,13 @@ def _filtered(flt: TalentFilter) -> Select[TalentPerson]:
     return stmt
 
 
+def talents_query(flt: TalentFilter, sort: tuple[str, ...]) -> Select[TalentPerson]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
+    return ordered(_filtered(flt), sort, TALENT_SORTS, TalentPerson.id)
+
+
 async def list_talents(session: AsyncSession, flt: TalentFilter, page: PageRequest) -> Page[TalentPerson]:
-    return await paginate(session, _filtered(flt), page, TALENT_SORTS, TalentPerson.id)
+    return await page_of(session, talents_query(flt, page.sort), page)
 
 
 async def get_talent(session: AsyncSession, person_id: int) -> TalentPerson:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import ConflictError, NotFoundError
@@ -12,7 +12,7 @@ from app.core.security import hash_secret
 from app.models import User
 from app.schemas.user import UserCreate, UserUpdate
 from app.services import audit
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
 USER_SORTS = {
@@ -30,7 +30,8 @@ class UserFilter:
     is_active: bool | None = None
 
 
-async def list_users(session: AsyncSession, flt: UserFilter, page: PageRequest) -> Page[User]:
+def users_query(flt: UserFilter, sort: tuple[str, ...]) -> Select[User]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(User)
     if flt.q:
         needle = flt.q.lower()
@@ -44,7 +45,11 @@ async def list_users(session: AsyncSession, flt: UserFilter, page: PageRequest) 
         stmt = stmt.where(User.role == flt.role.value)
     if flt.is_active is not None:
         stmt = stmt.where(User.is_active == flt.is_active)
-    return await paginate(session, stmt, page, USER_SORTS, User.id)
+    return ordered(stmt, sort, USER_SORTS, User.id)
+
+
+async def list_users(session: AsyncSession, flt: UserFilter, page: PageRequest) -> Page[User]:
+    return await page_of(session, users_query(flt, page.sort), page)
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:

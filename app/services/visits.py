@@ -16,7 +16,7 @@ from app.schemas.service_request import VisitIssueCreate
 from app.schemas.visit import VisitCreate, VisitUpdate
 from app.services import audit, service_requests
 from app.services.entered_dates import not_in_future
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.service_officers import eligible_officer
 from app.services.trees import in_zone
 from app.services.versioning import check_version
@@ -52,8 +52,13 @@ def _filtered(flt: VisitFilter) -> Select[Visit]:
     return stmt
 
 
+def visits_query(flt: VisitFilter, sort: tuple[str, ...]) -> Select[Visit]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
+    return ordered(_filtered(flt).options(selectinload(Visit.officers)), sort, VISIT_SORTS, Visit.id)
+
+
 async def list_visits(session: AsyncSession, flt: VisitFilter, page: PageRequest) -> Page[Visit]:
-    return await paginate(session, _filtered(flt).options(selectinload(Visit.officers)), page, VISIT_SORTS, Visit.id)
+    return await page_of(session, visits_query(flt, page.sort), page)
 
 
 async def get_visit(session: AsyncSession, visit_id: int) -> Visit:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import Select, and_, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -15,7 +15,7 @@ from app.schemas.common import SearchText
 from app.schemas.zone import AreaBasis, AreaBasisMember, AreaVersionCreate, ZoneCreate, ZoneUpdate
 from app.services import audit, locks
 from app.services.calculators.units import km2_to_mu
-from app.services.pagination import Page, PageRequest, paginate
+from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.trees import check_new_parent, subtree
 from app.services.versioning import check_version
 
@@ -30,7 +30,8 @@ class ZoneFilter:
     within: int | None = None  # a zone and everything below it
 
 
-async def list_zones(session: AsyncSession, flt: ZoneFilter, page: PageRequest) -> Page[Zone]:
+def zones_query(flt: ZoneFilter, sort: tuple[str, ...]) -> Select[Zone]:
+    """The list's statement in its order: one page of it for the list, all of it for an export."""
     stmt = select(Zone)
     if flt.q:
         needle = flt.q.lower()
@@ -47,7 +48,11 @@ async def list_zones(session: AsyncSession, flt: ZoneFilter, page: PageRequest) 
     if flt.within is not None:
         below = subtree(Zone, flt.within)
         stmt = stmt.where(Zone.id.in_(select(below.c.id)))
-    return await paginate(session, stmt, page, ZONE_SORTS, Zone.id)
+    return ordered(stmt, sort, ZONE_SORTS, Zone.id)
+
+
+async def list_zones(session: AsyncSession, flt: ZoneFilter, page: PageRequest) -> Page[Zone]:
+    return await page_of(session, zones_query(flt, page.sort), page)
 
 
 async def get_zone(session: AsyncSession, zone_id: int) -> Zone:

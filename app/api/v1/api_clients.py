@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.schemas.api_client import ApiClientCreate, ApiClientRead, ApiClientUpdate, ApiClientWithSecret
@@ -15,15 +16,25 @@ router = APIRouter(prefix="/clients", tags=["clients 对接系统"], responses=p
 ClientPage = Annotated[PageRequest, sort_dependency(service.CLIENT_SORTS, default="name")]
 
 
-@router.get("", response_model=PageOut[ApiClientRead], summary="List API clients (district systems)")
+@router.get(
+    "",
+    response_model=PageOut[ApiClientRead],
+    summary="List API clients (district systems)",
+    responses=EXPORT_RESPONSES,
+)
 async def list_clients(
     session: SessionDep,
-    _actor: Annotated[Principal, require("clients:read")],
+    actor: Annotated[Principal, require("clients:read")],
     page: ClientPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Name contains")] = None,
     is_active: bool | None = None,
-) -> PageOut[ApiClientRead]:
-    result = await service.list_clients(session, service.ApiClientFilter(q=q, is_active=is_active), page)
+) -> PageOut[ApiClientRead] | Response:
+    flt = service.ApiClientFilter(q=q, is_active=is_active)
+    if export.wanted:
+        stmt = service.clients_query(flt, page.sort)
+        return await export.respond(actor, "对接系统", ApiClientRead, stmt, each(ApiClientRead.model_validate))
+    result = await service.list_clients(session, flt, page)
     return PageOut[ApiClientRead](
         items=[ApiClientRead.model_validate(c) for c in result.items],
         total=result.total,

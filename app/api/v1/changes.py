@@ -73,7 +73,7 @@ async def _kpi_facts(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]
     codes = {m.id: m.code for m in metrics}
     # Facts of sensitive metrics (tax) are not in the feed of a caller who may not read them.
     hidden = set() if SENSITIVE_KPIS in ctx.actor.scopes else {m.id for m in metrics if m.sensitive}
-    return {i: kpis._fact_read(row, codes) for i, row in rows.items() if row.metric_id not in hidden}
+    return {i: kpis.fact_read(row, codes) for i, row in rows.items() if row.metric_id not in hidden}
 
 
 async def _service_requests(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:

@@ -1,8 +1,11 @@
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import IdPath, IfMatchDep, NowDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep
 from app.api.v1.service_requests import to_read as request_read
 from app.core.errors import problem_responses
 from app.core.principal import Principal
@@ -29,6 +32,11 @@ router = APIRouter(
 )
 
 EventPage = Annotated[PageRequest, sort_dependency(service.EVENT_SORTS, default="-held_on")]
+
+
+async def _reads(session: AsyncSession, events: Sequence[ConsultationEvent]) -> list[ConsultationEventRead]:
+    counts = await service.appointment_counts(session, [e.id for e in events])
+    return [to_read(e, counts[e.id]) for e in events]
 
 
 def to_read(event: ConsultationEvent, appointments: int) -> ConsultationEventRead:
@@ -63,18 +71,26 @@ async def _answer(session: SessionDep, response: Response, event: ConsultationEv
     return to_read(event, counts[event.id])
 
 
-@router.get("", response_model=PageOut[ConsultationEventRead], summary="List consultation fairs (现场问诊会)")
+@router.get(
+    "",
+    response_model=PageOut[ConsultationEventRead],
+    summary="List consultation fairs (现场问诊会)",
+    responses=EXPORT_RESPONSES,
+)
 async def list_events(
     session: SessionDep,
-    _actor: Annotated[Principal, require("services:read")],
+    actor: Annotated[Principal, require("services:read")],
     page: EventPage,
+    export: ExportDep,
     held_from: QueryDate | None = None,
     held_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
-) -> PageOut[ConsultationEventRead]:
+) -> PageOut[ConsultationEventRead] | Response:
+    if export.wanted:
+        stmt = service.events_query(held_from, held_to, page.sort)
+        return await export.respond(actor, "现场问诊会", ConsultationEventRead, stmt, _reads)
     result = await service.list_events(session, held_from, held_to, page)
-    counts = await service.appointment_counts(session, [e.id for e in result.items])
     return PageOut[ConsultationEventRead](
-        items=[to_read(e, counts[e.id]) for e in result.items],
+        items=await _reads(session, result.items),
         total=result.total,
         limit=result.limit,
         offset=result.offset,

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.schemas.common import PageOut, SearchText
@@ -15,14 +16,23 @@ router = APIRouter(prefix="/departments", tags=["service desk 企业服务"], re
 DepartmentPage = Annotated[PageRequest, sort_dependency(service.DEPARTMENT_SORTS, default="code")]
 
 
-@router.get("", response_model=PageOut[DepartmentRead], summary="List departments (住建, 消防, 税务, 街道 …)")
+@router.get(
+    "",
+    response_model=PageOut[DepartmentRead],
+    summary="List departments (住建, 消防, 税务, 街道 …)",
+    responses=EXPORT_RESPONSES,
+)
 async def list_departments(
     session: SessionDep,
-    _actor: Annotated[Principal, require("services:read")],
+    actor: Annotated[Principal, require("services:read")],
     page: DepartmentPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Code or name contains")] = None,
     active: bool | None = None,
-) -> PageOut[DepartmentRead]:
+) -> PageOut[DepartmentRead] | Response:
+    if export.wanted:
+        stmt = service.departments_query(q, active, page.sort)
+        return await export.respond(actor, "部门", DepartmentRead, stmt, each(DepartmentRead.model_validate))
     result = await service.list_departments(session, q, active, page)
     return PageOut[DepartmentRead](
         items=[DepartmentRead.model_validate(d) for d in result.items],

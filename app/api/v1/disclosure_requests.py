@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import ProblemError, problem_responses
 from app.core.masking import mask_name
 from app.core.principal import Principal
@@ -63,17 +64,19 @@ def remedy_read(remedy: DisclosureRemedy) -> RemedyRead:
     response_model=PageOut[DisclosureRequestRead],
     summary="Requests for disclosure (依申请公开)",
     description="A natural person's name is masked (张**) without `personal_data:read`.",
+    responses=EXPORT_RESPONSES,
 )
 async def list_requests(
     session: SessionDep,
     actor: Annotated[Principal, require("disclosures:read")],
     page: RequestPage,
+    export: ExportDep,
     applicant_type: ApplicantType | None = None,
     outcome: DisclosureOutcome | None = None,
     pending: bool | None = None,
     received_from: QueryDate | None = None,
     received_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
-) -> PageOut[DisclosureRequestRead]:
+) -> PageOut[DisclosureRequestRead] | Response:
     flt = service.RequestFilter(
         applicant_type=applicant_type,
         outcome=outcome,
@@ -81,6 +84,9 @@ async def list_requests(
         received_from=received_from,
         received_to=received_to,
     )
+    if export.wanted:
+        stmt = service.requests_query(flt, page.sort)
+        return await export.respond(actor, "依申请公开", DisclosureRequestRead, stmt, each(lambda r: to_read(r, actor)))
     result = await service.list_requests(session, flt, page)
     return PageOut[DisclosureRequestRead](
         items=[to_read(r, actor) for r in result.items], total=result.total, limit=result.limit, offset=result.offset
@@ -179,15 +185,20 @@ async def conclude(
     "/disclosure-remedies",
     response_model=PageOut[RemedyRead],
     summary="Administrative reviews and lawsuits about disclosure decisions",
+    responses=EXPORT_RESPONSES,
 )
 async def list_remedies(
     session: SessionDep,
-    _actor: Annotated[Principal, require("disclosures:read")],
+    actor: Annotated[Principal, require("disclosures:read")],
     page: RemedyPage,
+    export: ExportDep,
     kind: RemedyKind | None = None,
     filed_from: QueryDate | None = None,
     filed_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
-) -> PageOut[RemedyRead]:
+) -> PageOut[RemedyRead] | Response:
+    if export.wanted:
+        stmt = service.remedies_query(kind, filed_from, filed_to, page.sort)
+        return await export.respond(actor, "行政复议与诉讼", RemedyRead, stmt, each(remedy_read))
     result = await service.list_remedies(session, kind, filed_from, filed_to, page)
     return PageOut[RemedyRead](
         items=[remedy_read(r) for r in result.items], total=result.total, limit=result.limit, offset=result.offset

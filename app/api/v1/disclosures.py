@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, NowDep, SessionDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import DisclosureCategory, DisclosureChannel, DisclosureItem
@@ -35,12 +36,15 @@ def to_read(item: DisclosureItem, now: datetime) -> DisclosureRead:
     )
 
 
-@router.get("", response_model=PageOut[DisclosureRead], summary="List disclosure items (主动公开)")
+@router.get(
+    "", response_model=PageOut[DisclosureRead], summary="List disclosure items (主动公开)", responses=EXPORT_RESPONSES
+)
 async def list_items(
     session: SessionDep,
-    _actor: Annotated[Principal, require("disclosures:read")],
+    actor: Annotated[Principal, require("disclosures:read")],
     current: NowDep,
     page: ItemPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Title contains")] = None,
     category: DisclosureCategory | None = None,
     channel: DisclosureChannel | None = None,
@@ -48,7 +52,7 @@ async def list_items(
     published_from: QueryDate | None = None,
     published_to: Annotated[QueryDate | None, Query(description="Inclusive (Asia/Shanghai date)")] = None,
     scheduled: Annotated[bool, Query(description="Only items still waiting for their publication time")] = False,
-) -> PageOut[DisclosureRead]:
+) -> PageOut[DisclosureRead] | Response:
     flt = service.ItemFilter(
         q=q,
         category=category,
@@ -58,6 +62,9 @@ async def list_items(
         published_to=published_to,
         scheduled_after=current if scheduled else None,
     )
+    if export.wanted:
+        stmt = service.items_query(flt, page.sort)
+        return await export.respond(actor, "主动公开", DisclosureRead, stmt, each(lambda i: to_read(i, current)))
     result = await service.list_items(session, flt, page)
     return PageOut[DisclosureRead](
         items=[to_read(i, current) for i in result.items], total=result.total, limit=result.limit, offset=result.offset

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import ProblemError, problem_responses
 from app.core.masking import mask_name, mask_phone
 from app.core.principal import Principal
@@ -77,11 +78,13 @@ def _require_clearance_for_contacts(actor: Principal, sends_contacts: bool) -> N
     response_model=PageOut[EnterpriseRead],
     summary="List enterprises with filters",
     description="Contacts are masked (张**, 138****5678) unless the caller holds `personal_data:read`.",
+    responses=EXPORT_RESPONSES,
 )
 async def list_enterprises(
     session: SessionDep,
     actor: Annotated[Principal, require("enterprises:read")],
     page: EnterprisePage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Name contains")] = None,
     uscc: Annotated[str | None, Query(min_length=18, max_length=18, description="Exact USCC")] = None,
     industry_section: Annotated[str | None, Query(pattern=r"^[A-T]$", description="GB/T 4754 section")] = None,
@@ -94,7 +97,7 @@ async def list_enterprises(
     settled_from: QueryDate | None = None,
     settled_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
     has_service_officer: bool | None = None,
-) -> PageOut[EnterpriseRead]:
+) -> PageOut[EnterpriseRead] | Response:
     flt = service.EnterpriseFilter(
         q=q,
         uscc=uscc,
@@ -109,6 +112,9 @@ async def list_enterprises(
         settled_to=settled_to,
         has_service_officer=has_service_officer,
     )
+    if export.wanted:
+        stmt = service.enterprises_query(flt, page.sort)
+        return await export.respond(actor, "企业库", EnterpriseRead, stmt, each(lambda e: to_read(e, actor)))
     result = await service.list_enterprises(session, flt, page)
     return PageOut[EnterpriseRead](
         items=[to_read(e, actor) for e in result.items], total=result.total, limit=result.limit, offset=result.offset

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.core.scopes import SENSITIVE_KPIS
@@ -13,6 +14,7 @@ from app.schemas.kpi import BulkResult, FactBatch, FactRead, MetricCode, MetricC
 from app.services import audit
 from app.services import kpi_facts as service
 from app.services.calculators.periods import Period
+from app.services.exports import metric_money
 from app.services.pagination import PageRequest
 
 router = APIRouter(tags=["kpis 指标"], responses=problem_responses(401, 403, 422))
@@ -20,7 +22,7 @@ router = APIRouter(tags=["kpis 指标"], responses=problem_responses(401, 403, 4
 FactPage = Annotated[PageRequest, sort_dependency(service.FACT_SORTS, default="year,month,enterprise_id")]
 
 
-def _fact_read(fact: KpiFact, codes: dict[int, str]) -> FactRead:
+def fact_read(fact: KpiFact, codes: dict[int, str]) -> FactRead:
     return FactRead(
         id=fact.id,
         enterprise_id=fact.enterprise_id,
@@ -98,17 +100,24 @@ async def bulk_upsert(
     return await service.upsert_facts(session, actor, batch, today)
 
 
-@router.get("/kpi-facts", response_model=PageOut[FactRead], summary="Stored facts, with both derived figures")
+@router.get(
+    "/kpi-facts",
+    response_model=PageOut[FactRead],
+    summary="Stored facts, with both derived figures",
+    description="In csv/xlsx, `money_unit` rescales the values of metrics whose unit is 元 only.",
+    responses=EXPORT_RESPONSES,
+)
 async def list_facts(
     session: SessionDep,
     actor: Annotated[Principal, require("kpis:read")],
     page: FactPage,
+    export: ExportDep,
     enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     metric: MetricCode | None = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     month_from: Annotated[int | None, Query(ge=1, le=12)] = None,
     month_to: Annotated[int | None, Query(ge=1, le=12)] = None,
-) -> PageOut[FactRead]:
+) -> PageOut[FactRead] | Response:
     metrics = await service.list_metrics(session)
     codes = {m.id: m.code for m in metrics}
     metric_id = None
@@ -125,9 +134,15 @@ async def list_facts(
         month_from=month_from,
         month_to=month_to,
     )
+    if export.wanted:
+        # Values of 元 metrics follow money_unit; the metrics the export can hold decide the headers.
+        shown = [m for m in metrics if m.id == metric_id or (metric is None and (flt.cleared or not m.sensitive))]
+        money = metric_money(shown)
+        stmt = service.facts_query(flt, page.sort)
+        return await export.respond(actor, "指标数据", FactRead, stmt, each(lambda f: fact_read(f, codes)), money)
     result = await service.list_facts(session, flt, page)
     return PageOut[FactRead](
-        items=[_fact_read(f, codes) for f in result.items],
+        items=[fact_read(f, codes) for f in result.items],
         total=result.total,
         limit=result.limit,
         offset=result.offset,
@@ -141,7 +156,7 @@ async def get_fact(
     fact = await service.get_fact(session, fact_id)
     service.ensure_visible(await service.get_metric(session, fact.metric_id), actor.scopes)
     set_etag(response, fact.version)
-    return _fact_read(fact, await _codes(session))
+    return fact_read(fact, await _codes(session))
 
 
 @router.get(

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
@@ -15,18 +16,19 @@ router = APIRouter(prefix="/land-parcels", tags=["land parcels 地块"], respons
 ParcelPage = Annotated[PageRequest, sort_dependency(service.PARCEL_SORTS, default="code")]
 
 
-@router.get("", response_model=PageOut[LandParcelRead], summary="List land parcels")
+@router.get("", response_model=PageOut[LandParcelRead], summary="List land parcels", responses=EXPORT_RESPONSES)
 async def list_parcels(
     session: SessionDep,
-    _actor: Annotated[Principal, require("land_parcels:read")],
+    actor: Annotated[Principal, require("land_parcels:read")],
     page: ParcelPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Code contains")] = None,
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="In this zone or its sub-zones")] = None,
     buyer_enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     transferred: Annotated[bool | None, Query(description="true: transferred (出让) parcels only")] = None,
     transferred_from: QueryDate | None = None,
     transferred_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
-) -> PageOut[LandParcelRead]:
+) -> PageOut[LandParcelRead] | Response:
     flt = service.LandParcelFilter(
         q=q,
         zone_id=zone_id,
@@ -35,6 +37,9 @@ async def list_parcels(
         transferred_from=transferred_from,
         transferred_to=transferred_to,
     )
+    if export.wanted:
+        stmt = service.parcels_query(flt, page.sort)
+        return await export.respond(actor, "地块", LandParcelRead, stmt, each(LandParcelRead.model_validate))
     result = await service.list_parcels(session, flt, page)
     return PageOut[LandParcelRead](
         items=[LandParcelRead.model_validate(p) for p in result.items],

@@ -1,9 +1,12 @@
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import IdPath, IdQuery, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import DecisionKind, MajorDecision, Meeting, MeetingKind
@@ -33,6 +36,16 @@ def to_read(meeting: Meeting, decisions: int) -> MeetingRead:
     )
 
 
+async def _meeting_reads(session: AsyncSession, meetings: Sequence[Meeting]) -> list[MeetingRead]:
+    counts = await service.decision_counts(session, [m.id for m in meetings])
+    return [to_read(m, counts[m.id]) for m in meetings]
+
+
+async def _decision_reads(session: AsyncSession, decisions: Sequence[MajorDecision]) -> list[DecisionRead]:
+    held = await service.meeting_dates(session, {d.meeting_id for d in decisions})
+    return [decision_read(d, held) for d in decisions]
+
+
 def decision_read(decision: MajorDecision, held_on: dict[int, date]) -> DecisionRead:
     return DecisionRead.model_validate(
         {
@@ -48,19 +61,27 @@ def decision_read(decision: MajorDecision, held_on: dict[int, date]) -> Decision
     )
 
 
-@router.get("/meetings", response_model=PageOut[MeetingRead], summary="Meetings: study sessions, life meetings, …")
+@router.get(
+    "/meetings",
+    response_model=PageOut[MeetingRead],
+    summary="Meetings: study sessions, life meetings, …",
+    responses=EXPORT_RESPONSES,
+)
 async def list_meetings(
     session: SessionDep,
-    _actor: Annotated[Principal, require("decisions:read")],
+    actor: Annotated[Principal, require("decisions:read")],
     page: MeetingPage,
+    export: ExportDep,
     kind: MeetingKind | None = None,
     held_from: QueryDate | None = None,
     held_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
-) -> PageOut[MeetingRead]:
+) -> PageOut[MeetingRead] | Response:
+    if export.wanted:
+        stmt = service.meetings_query(kind, held_from, held_to, page.sort)
+        return await export.respond(actor, "会议", MeetingRead, stmt, _meeting_reads)
     result = await service.list_meetings(session, kind, held_from, held_to, page)
-    counts = await service.decision_counts(session, [m.id for m in result.items])
     return PageOut[MeetingRead](
-        items=[to_read(m, counts[m.id]) for m in result.items],
+        items=await _meeting_reads(session, result.items),
         total=result.total,
         limit=result.limit,
         offset=result.offset,
@@ -136,19 +157,27 @@ async def delete_meeting(
     await service.delete_meeting(session, actor, meeting_id, expected)
 
 
-@router.get("/major-decisions", response_model=PageOut[DecisionRead], summary="“三重一大” decisions")
+@router.get(
+    "/major-decisions",
+    response_model=PageOut[DecisionRead],
+    summary="“三重一大” decisions",
+    responses=EXPORT_RESPONSES,
+)
 async def list_decisions(
     session: SessionDep,
-    _actor: Annotated[Principal, require("decisions:read")],
+    actor: Annotated[Principal, require("decisions:read")],
     page: DecisionPage,
+    export: ExportDep,
     kind: DecisionKind | None = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
     meeting_id: IdQuery = None,
-) -> PageOut[DecisionRead]:
+) -> PageOut[DecisionRead] | Response:
+    if export.wanted:
+        stmt = service.decisions_query(kind, year, meeting_id, page.sort)
+        return await export.respond(actor, "三重一大决策", DecisionRead, stmt, _decision_reads)
     result = await service.list_decisions(session, kind, year, meeting_id, page)
-    held = await service.meeting_dates(session, {d.meeting_id for d in result.items})
     return PageOut[DecisionRead](
-        items=[decision_read(d, held) for d in result.items],
+        items=await _decision_reads(session, result.items),
         total=result.total,
         limit=result.limit,
         offset=result.offset,

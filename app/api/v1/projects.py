@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.core.scopes import CONFIDENTIAL
@@ -43,11 +44,13 @@ def to_read(project: Project, viewer: Principal) -> ProjectRead:
     summary="List projects",
     description="Callers without `confidential:read` see a project's code name instead of its name, and `q` "
     "searches only what they can see.",
+    responses=EXPORT_RESPONSES,
 )
 async def list_projects(
     session: SessionDep,
     actor: Annotated[Principal, require("projects:read")],
     page: ProjectPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Name (or code name) contains")] = None,
     stage: ProjectStage | None = None,
     is_key: bool | None = None,
@@ -55,7 +58,7 @@ async def list_projects(
     enterprise_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     officer_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Responsible or service officer")] = None,
     project_type: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z][a-z0-9_]*$")] = None,
-) -> PageOut[ProjectRead]:
+) -> PageOut[ProjectRead] | Response:
     flt = service.ProjectFilter(
         q=q,
         cleared=CONFIDENTIAL in actor.scopes,
@@ -66,6 +69,9 @@ async def list_projects(
         officer_id=officer_id,
         project_type=project_type,
     )
+    if export.wanted:
+        stmt = service.projects_query(flt, page.sort)
+        return await export.respond(actor, "招商项目", ProjectRead, stmt, each(lambda p: to_read(p, actor)))
     result = await service.list_projects(session, flt, page)
     return PageOut[ProjectRead](
         items=[to_read(p, actor) for p in result.items], total=result.total, limit=result.limit, offset=result.offset

@@ -15,6 +15,7 @@ from app.api.deps import (
     set_etag,
     sort_dependency,
 )
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.core.scopes import SENSITIVE_KPIS
@@ -311,14 +312,24 @@ async def freeze(
     return snapshot_read(snapshot, with_content=True)
 
 
-@router.get("/report-snapshots", response_model=PageOut[SnapshotRead], summary="Frozen reports (without content)")
+@router.get(
+    "/report-snapshots",
+    response_model=PageOut[SnapshotRead],
+    summary="Frozen reports (without content)",
+    responses=EXPORT_RESPONSES,
+)
 async def list_snapshots(
     session: SessionDep,
     actor: Annotated[Principal, require("reports:read")],
     page: SnapshotPage,
+    export: ExportDep,
     kind: ReportKind | None = None,
     year: Annotated[int | None, Query(ge=1990, le=2100)] = None,
-) -> PageOut[SnapshotRead]:
+) -> PageOut[SnapshotRead] | Response:
+    if export.wanted:
+        stmt = report_snapshots.snapshots_query(kind, year, actor.scopes, page.sort)
+        read = each(lambda s: snapshot_read(s, with_content=False))
+        return await export.respond(actor, "报告存档", SnapshotRead, stmt, read)
     result = await report_snapshots.list_snapshots(session, kind, year, actor.scopes, page)
     return PageOut[SnapshotRead](
         items=[snapshot_read(s, with_content=False) for s in result.items],

@@ -15,6 +15,7 @@ from app.api.deps import (
     set_etag,
     sort_dependency,
 )
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import RequestSource, RequestStatus, ServiceRequest
@@ -55,12 +56,14 @@ def to_read(request: ServiceRequest, today: date) -> ServiceRequestRead:
     response_model=PageOut[ServiceRequestRead],
     summary="List service requests",
     description="`overdue=true` keeps requests still open after their due date today (Asia/Shanghai).",
+    responses=EXPORT_RESPONSES,
 )
 async def list_requests(
     session: SessionDep,
-    _actor: Annotated[Principal, require("services:read")],
+    actor: Annotated[Principal, require("services:read")],
     today: TodayDep,
     page: RequestPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Title or description contains")] = None,
     status: RequestStatus | None = None,
     enterprise_id: IdQuery = None,
@@ -73,7 +76,7 @@ async def list_requests(
     received_from: QueryDate | None = None,
     received_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
     overdue: Annotated[bool, Query(description="Only those open past their due date today")] = False,
-) -> PageOut[ServiceRequestRead]:
+) -> PageOut[ServiceRequestRead] | Response:
     flt = service.RequestFilter(
         q=q,
         status=status,
@@ -88,6 +91,9 @@ async def list_requests(
         received_to=received_to,
         overdue_on=today if overdue else None,
     )
+    if export.wanted:
+        stmt = service.requests_query(flt, page.sort)
+        return await export.respond(actor, "企业诉求", ServiceRequestRead, stmt, each(lambda r: to_read(r, today)))
     result = await service.list_requests(session, flt, page)
     return PageOut[ServiceRequestRead](
         items=[to_read(r, today) for r in result.items], total=result.total, limit=result.limit, offset=result.offset

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import IdPath, IdQuery, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import ServiceCategory
@@ -20,15 +21,20 @@ TypePage = Annotated[PageRequest, sort_dependency(service.SERVICE_TYPE_SORTS, de
     "",
     response_model=PageOut[ServiceTypeRead],
     summary="The service catalogue: request types, responsible department, time limit in working days",
+    responses=EXPORT_RESPONSES,
 )
 async def list_types(
     session: SessionDep,
-    _actor: Annotated[Principal, require("services:read")],
+    actor: Annotated[Principal, require("services:read")],
     page: TypePage,
+    export: ExportDep,
     category: ServiceCategory | None = None,
     department_id: IdQuery = None,
     active: bool | None = None,
-) -> PageOut[ServiceTypeRead]:
+) -> PageOut[ServiceTypeRead] | Response:
+    if export.wanted:
+        stmt = service.types_query(category, department_id, active, page.sort)
+        return await export.respond(actor, "服务事项", ServiceTypeRead, stmt, each(ServiceTypeRead.model_validate))
     result = await service.list_types(session, category, department_id, active, page)
     return PageOut[ServiceTypeRead](
         items=[ServiceTypeRead.model_validate(t) for t in result.items],

@@ -1,8 +1,11 @@
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import MilestoneTemplate, SupervisionRound
@@ -34,6 +37,10 @@ async def _round_read(session: SessionDep, row: SupervisionRound) -> Supervision
     )
 
 
+async def _round_reads(session: AsyncSession, rounds: Sequence[SupervisionRound]) -> list[SupervisionRoundRead]:
+    return [await _round_read(session, r) for r in rounds]
+
+
 RoundPage = Annotated[PageRequest, sort_dependency(service.ROUND_SORTS, default="-held_on")]
 
 
@@ -41,18 +48,23 @@ RoundPage = Annotated[PageRequest, sort_dependency(service.ROUND_SORTS, default=
     "/supervision-rounds",
     response_model=PageOut[SupervisionRoundRead],
     summary="Supervision rounds (督查), newest first",
+    responses=EXPORT_RESPONSES,
 )
 async def list_rounds(
     session: SessionDep,
-    _actor: Annotated[Principal, require("projects:read")],
+    actor: Annotated[Principal, require("projects:read")],
     page: RoundPage,
+    export: ExportDep,
     project_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Rounds that covered this project")] = None,
-) -> PageOut[SupervisionRoundRead]:
+) -> PageOut[SupervisionRoundRead] | Response:
     if project_id is not None:
         await get_project(session, project_id)
+    if export.wanted:
+        stmt = service.rounds_query(project_id, page.sort)
+        return await export.respond(actor, "督查", SupervisionRoundRead, stmt, _round_reads)
     result = await service.list_rounds(session, project_id, page)
     return PageOut[SupervisionRoundRead](
-        items=[await _round_read(session, r) for r in result.items],
+        items=await _round_reads(session, result.items),
         total=result.total,
         limit=result.limit,
         offset=result.offset,

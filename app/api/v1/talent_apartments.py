@@ -1,9 +1,12 @@
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import IdPath, IdQuery, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, Convert, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import ApartmentAllocation, ApartmentBatch, ApartmentUnit
@@ -39,6 +42,19 @@ def _unit(unit: ApartmentUnit, occupied: bool) -> UnitRead:
     return UnitRead.model_validate(unit).model_copy(update={"occupied": occupied})
 
 
+async def _batch_reads(session: AsyncSession, batches: Sequence[ApartmentBatch]) -> list[BatchRead]:
+    counts = await service.unit_counts(session, [b.id for b in batches])
+    return [_batch(b, counts[b.id]) for b in batches]
+
+
+def _unit_reads(day: date) -> Convert[UnitRead]:
+    async def convert(session: AsyncSession, units: Sequence[ApartmentUnit]) -> list[UnitRead]:
+        occupied = await service.occupied_units(session, [u.id for u in units], day)
+        return [_unit(u, u.id in occupied) for u in units]
+
+    return convert
+
+
 def _status(allocation: ApartmentAllocation, today: date) -> Literal["upcoming", "current", "ended"]:
     if allocation.start_on > today:
         return "upcoming"
@@ -63,14 +79,20 @@ def allocation_read(allocation: ApartmentAllocation, today: date) -> AllocationR
     )
 
 
-@router.get("/batches", response_model=PageOut[BatchRead], summary="Batches of talent-apartment units (分批筹集)")
+@router.get(
+    "/batches",
+    response_model=PageOut[BatchRead],
+    summary="Batches of talent-apartment units (分批筹集)",
+    responses=EXPORT_RESPONSES,
+)
 async def list_batches(
-    session: SessionDep, _actor: Annotated[Principal, require("talents:read")], page: BatchPage
-) -> PageOut[BatchRead]:
+    session: SessionDep, actor: Annotated[Principal, require("talents:read")], page: BatchPage, export: ExportDep
+) -> PageOut[BatchRead] | Response:
+    if export.wanted:
+        return await export.respond(actor, "人才公寓批次", BatchRead, service.batches_query(page.sort), _batch_reads)
     result = await service.list_batches(session, page)
-    counts = await service.unit_counts(session, [b.id for b in result.items])
     return PageOut[BatchRead](
-        items=[_batch(b, counts[b.id]) for b in result.items],
+        items=await _batch_reads(session, result.items),
         total=result.total,
         limit=result.limit,
         offset=result.offset,
@@ -131,20 +153,25 @@ async def update_batch(
     response_model=PageOut[UnitRead],
     summary="Apartment units; `vacant_on` keeps those free on a day",
     description="`occupied` says whether an allocation covers `on` (default today).",
+    responses=EXPORT_RESPONSES,
 )
 async def list_units(
     session: SessionDep,
-    _actor: Annotated[Principal, require("talents:read")],
+    actor: Annotated[Principal, require("talents:read")],
     today: TodayDep,
     page: UnitPage,
+    export: ExportDep,
     batch_id: IdQuery = None,
     vacant_on: QueryDate | None = None,
     on: QueryDate | None = None,
-) -> PageOut[UnitRead]:
+) -> PageOut[UnitRead] | Response:
+    reads = _unit_reads(on or today)
+    if export.wanted:
+        stmt = service.units_query(batch_id, vacant_on, page.sort)
+        return await export.respond(actor, "人才公寓房源", UnitRead, stmt, reads)
     result = await service.list_units(session, batch_id, vacant_on, page)
-    occupied = await service.occupied_units(session, [u.id for u in result.items], on or today)
     return PageOut[UnitRead](
-        items=[_unit(u, u.id in occupied) for u in result.items],
+        items=await reads(session, result.items),
         total=result.total,
         limit=result.limit,
         offset=result.offset,
@@ -207,18 +234,24 @@ async def update_unit(
     "/allocations",
     response_model=PageOut[AllocationRead],
     summary="Allocations of units to talents; `on` keeps those covering a day",
+    responses=EXPORT_RESPONSES,
 )
 async def list_allocations(
     session: SessionDep,
-    _actor: Annotated[Principal, require("talents:read")],
+    actor: Annotated[Principal, require("talents:read")],
     today: TodayDep,
     page: AllocationPage,
+    export: ExportDep,
     unit_id: IdQuery = None,
     person_id: IdQuery = None,
     enterprise_id: IdQuery = None,
     on: QueryDate | None = None,
     rent_free: Annotated[bool | None, Query(description="true: free talent apartments only")] = None,
-) -> PageOut[AllocationRead]:
+) -> PageOut[AllocationRead] | Response:
+    if export.wanted:
+        stmt = service.allocations_query(unit_id, person_id, enterprise_id, on, rent_free, page.sort)
+        read = each(lambda a: allocation_read(a, today))
+        return await export.respond(actor, "人才公寓分配", AllocationRead, stmt, read)
     result = await service.list_allocations(session, unit_id, person_id, enterprise_id, on, rent_free, page)
     return PageOut[AllocationRead](
         items=[allocation_read(a, today) for a in result.items],

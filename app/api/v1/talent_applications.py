@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IdQuery, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import ApplicationStatus, HouseholdRegistration, TalentGreenCard
@@ -24,15 +25,17 @@ def _router(
     page_model: type[PageOut[Any]],
     decision: type[Decision],
     label: str,
+    title: str,
 ) -> APIRouter:
     router = APIRouter(prefix=path, tags=TAGS, responses=problem_responses(401, 403, 422))
     sorting = sort_dependency(service.sorts(model), default="applied_on")
 
-    @router.get("", response_model=page_model, summary=f"List {label} applications")
+    @router.get("", response_model=page_model, summary=f"List {label} applications", responses=EXPORT_RESPONSES)
     async def list_applications(
         session: SessionDep,
-        _actor: Annotated[Principal, require("talents:read")],
+        actor: Annotated[Principal, require("talents:read")],
         page: Annotated[PageRequest, sorting],
+        export: ExportDep,
         person_id: IdQuery = None,
         enterprise_id: IdQuery = None,
         status: ApplicationStatus | None = None,
@@ -46,6 +49,9 @@ def _router(
             decided_from=decided_from,
             decided_to=decided_to,
         )
+        if export.wanted:
+            stmt = service.applications_query(model, flt, page.sort)
+            return await export.respond(actor, title, read, stmt, each(read.model_validate))
         result = await service.list_applications(session, model, flt, page)
         return page_model(
             items=[read.model_validate(a) for a in result.items],
@@ -122,6 +128,7 @@ household_registrations = _router(
     PageOut[ApplicationRead],
     Decision,
     "household registration (白卡落户)",
+    "白卡落户",
 )
 green_cards = _router(
     "/talent-green-cards",
@@ -130,4 +137,5 @@ green_cards = _router(
     PageOut[GreenCardRead],
     GreenCardDecision,
     "talent green card",
+    "人才绿卡",
 )

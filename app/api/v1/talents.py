@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IdQuery, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import ProblemError, problem_responses
 from app.core.masking import mask_national_id, mask_phone
 from app.core.principal import Principal
@@ -47,19 +48,24 @@ def _require_clearance(actor: Principal, what: str) -> None:
     summary="List talents",
     description="National ID numbers and phones are masked unless the caller holds `personal_data:read`; "
     "searching by `national_id` needs it too.",
+    responses=EXPORT_RESPONSES,
 )
 async def list_talents(
     session: SessionDep,
     actor: Annotated[Principal, require("talents:read")],
     page: TalentPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Name contains")] = None,
     enterprise_id: IdQuery = None,
     role: TalentRole | None = None,
     national_id: Annotated[str | None, Query(min_length=18, max_length=18, description="Exact number")] = None,
-) -> PageOut[TalentRead]:
+) -> PageOut[TalentRead] | Response:
     if national_id is not None:
         _require_clearance(actor, "按身份证号查询 / searching by national_id")
     flt = service.TalentFilter(q=q, enterprise_id=enterprise_id, role=role, national_id=national_id)
+    if export.wanted:
+        stmt = service.talents_query(flt, page.sort)
+        return await export.respond(actor, "人才", TalentRead, stmt, each(lambda p: to_read(p, actor)))
     result = await service.list_talents(session, flt, page)
     return PageOut[TalentRead](
         items=[to_read(p, actor) for p in result.items], total=result.total, limit=result.limit, offset=result.offset

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.core.scopes import Role
@@ -16,16 +17,21 @@ router = APIRouter(prefix="/users", tags=["users 员工账号"], responses=probl
 UserPage = Annotated[PageRequest, sort_dependency(service.USER_SORTS, default="username")]
 
 
-@router.get("", response_model=PageOut[UserRead], summary="List staff accounts")
+@router.get("", response_model=PageOut[UserRead], summary="List staff accounts", responses=EXPORT_RESPONSES)
 async def list_users(
     session: SessionDep,
-    _actor: Annotated[Principal, require("users:read")],
+    actor: Annotated[Principal, require("users:read")],
     page: UserPage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Username or name contains")] = None,
     role: Role | None = None,
     is_active: bool | None = None,
-) -> PageOut[UserRead]:
-    result = await service.list_users(session, service.UserFilter(q=q, role=role, is_active=is_active), page)
+) -> PageOut[UserRead] | Response:
+    flt = service.UserFilter(q=q, role=role, is_active=is_active)
+    if export.wanted:
+        stmt = service.users_query(flt, page.sort)
+        return await export.respond(actor, "员工账号", UserRead, stmt, each(UserRead.model_validate))
+    result = await service.list_users(session, flt, page)
     return PageOut[UserRead](
         items=[UserRead.model_validate(u) for u in result.items],
         total=result.total,

@@ -1,6 +1,8 @@
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import (
     IdPath,
@@ -13,6 +15,7 @@ from app.api.deps import (
     set_etag,
     sort_dependency,
 )
+from app.api.export import EXPORT_RESPONSES, ExportDep
 from app.api.v1.service_requests import to_read as request_read
 from app.core.errors import problem_responses
 from app.core.principal import Principal
@@ -43,23 +46,29 @@ def to_read(visit: Visit, request_ids: list[int]) -> VisitRead:
     )
 
 
+async def _reads(session: AsyncSession, visits: Sequence[Visit]) -> list[VisitRead]:
+    ids = await service.request_ids(session, [v.id for v in visits])
+    return [to_read(v, ids[v.id]) for v in visits]
+
+
 async def _answer(session: SessionDep, response: Response, visit: Visit) -> VisitRead:
     ids = await service.request_ids(session, [visit.id])
     set_etag(response, visit.version)
     return to_read(visit, ids[visit.id])
 
 
-@router.get("", response_model=PageOut[VisitRead], summary="List visits (走访)")
+@router.get("", response_model=PageOut[VisitRead], summary="List visits (走访)", responses=EXPORT_RESPONSES)
 async def list_visits(
     session: SessionDep,
-    _actor: Annotated[Principal, require("services:read")],
+    actor: Annotated[Principal, require("services:read")],
     page: VisitPage,
+    export: ExportDep,
     enterprise_id: IdQuery = None,
     officer_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Visits this staff member went on")] = None,
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Enterprises in this zone or below")] = None,
     visited_from: QueryDate | None = None,
     visited_to: Annotated[QueryDate | None, Query(description="Inclusive")] = None,
-) -> PageOut[VisitRead]:
+) -> PageOut[VisitRead] | Response:
     flt = service.VisitFilter(
         enterprise_id=enterprise_id,
         officer_id=officer_id,
@@ -67,10 +76,11 @@ async def list_visits(
         visited_from=visited_from,
         visited_to=visited_to,
     )
+    if export.wanted:
+        return await export.respond(actor, "走访记录", VisitRead, service.visits_query(flt, page.sort), _reads)
     result = await service.list_visits(session, flt, page)
-    ids = await service.request_ids(session, [v.id for v in result.items])
     return PageOut[VisitRead](
-        items=[to_read(v, ids[v.id]) for v in result.items],
+        items=await _reads(session, result.items),
         total=result.total,
         limit=result.limit,
         offset=result.offset,

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
+from app.api.export import EXPORT_RESPONSES, ExportDep, each
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.models import ZoneKind
@@ -16,19 +17,22 @@ router = APIRouter(prefix="/zones", tags=["zones 集聚区"], responses=problem_
 ZonePage = Annotated[PageRequest, sort_dependency(service.ZONE_SORTS, default="code")]
 
 
-@router.get("", response_model=PageOut[ZoneRead], summary="List zones")
+@router.get("", response_model=PageOut[ZoneRead], summary="List zones", responses=EXPORT_RESPONSES)
 async def list_zones(
     session: SessionDep,
-    _actor: Annotated[Principal, require("zones:read")],
+    actor: Annotated[Principal, require("zones:read")],
     page: ZonePage,
+    export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Code or name contains")] = None,
     kind: ZoneKind | None = None,
     parent_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Direct sub-zones of this zone")] = None,
     within: Annotated[int | None, Query(ge=1, le=MAX_ID, description="This zone and all below it")] = None,
-) -> PageOut[ZoneRead]:
-    result = await service.list_zones(
-        session, service.ZoneFilter(q=q, kind=kind, parent_id=parent_id, within=within), page
-    )
+) -> PageOut[ZoneRead] | Response:
+    flt = service.ZoneFilter(q=q, kind=kind, parent_id=parent_id, within=within)
+    if export.wanted:
+        stmt = service.zones_query(flt, page.sort)
+        return await export.respond(actor, "集聚区", ZoneRead, stmt, each(ZoneRead.model_validate))
+    result = await service.list_zones(session, flt, page)
     return PageOut[ZoneRead](
         items=[ZoneRead.model_validate(z) for z in result.items],
         total=result.total,
