@@ -28,6 +28,7 @@ from app.api.v1 import (
     disclosure_requests,
     disclosures,
     enterprises,
+    imports,
     industries,
     kpis,
     land_parcels,
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = SystemClock()
     app.state.database = database
+    app.state.import_tasks = set()  # running import jobs, held so they are not garbage-collected
     app.state.migration_head = head_revision(settings)
 
     install_error_handlers(app)
@@ -200,7 +202,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-ID"],
             expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_import_bytes,
+        upload_prefix="/api/v1/imports/",
+    )
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json_body)])
     for module in (
@@ -233,6 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         meetings,
         reports,
         changes,
+        imports,
     ):
         api.include_router(module.router)
     api.include_router(talent_applications.household_registrations)

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     cors_allow_credentials: bool = False
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_import_bytes: int = Field(default=104_857_600, ge=1024, description="an uploaded import file")
     # Idempotency-Key on POST: how long a key replays, and when an unfinished claim counts as abandoned.
     idempotency_retention_hours: int = Field(default=24, ge=1, le=720)
     idempotency_stale_seconds: int = Field(default=300, ge=10, le=86_400)

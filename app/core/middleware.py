@@ -27,9 +27,12 @@ _DOCS_CSP = (
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int, upload_prefix: str) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # File uploads (imports) may be larger than a JSON body; only their routes get the larger limit.
+        self.max_upload_bytes = max_upload_bytes
+        self.upload_prefix = upload_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,17 +65,16 @@ class RequestContextMiddleware:
                     out.setdefault("Cache-Control", "no-store")
             await send(message)
 
+        limit = self.max_upload_bytes if path.startswith(self.upload_prefix) else self.max_body_bytes
         try:
             declared = headers.get("content-length")
-            if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
                 response = problem_response(
-                    413,
-                    "payload_too_large",
-                    f"请求体超过 {self.max_body_bytes} 字节上限 / body exceeds {self.max_body_bytes} bytes",
+                    413, "payload_too_large", f"请求体超过 {limit} 字节上限 / body exceeds {limit} bytes"
                 )
                 await response(scope, receive, send_wrapper)
                 return
-            await self.app(scope, self._limited(receive), send_wrapper)
+            await self.app(scope, self._limited(receive, limit), send_wrapper)
         except Exception:
             error_logger.exception("unhandled error", extra={"path": path, "method": scope["method"]})
             if not response_started:
@@ -100,10 +102,10 @@ class RequestContextMiddleware:
             )
             request_id_var.reset(token)
 
-    def _limited(self, receive: Receive) -> Receive:
+    @staticmethod
+    def _limited(receive: Receive, limit: int) -> Receive:
         # Chunked bodies carry no Content-Length: count as they arrive and stop at the limit.
         received = 0
-        limit = self.max_body_bytes
 
         async def wrapped() -> Message:
             nonlocal received

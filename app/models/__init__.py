@@ -32,6 +32,7 @@ from app.models.enterprise import (
     InvestorClass,
 )
 from app.models.idempotency_key import IdempotencyKey
+from app.models.import_job import ImportJob, ImportStatus
 from app.models.industry import Industry
 from app.models.kpi import Cohort, CohortKind, CohortMember, KpiFact, Metric, MetricKind, ReportedAs, Target
 from app.models.land_parcel import LandParcel
@@ -123,6 +124,8 @@ __all__ = [
     "FeeBasis",
     "HouseholdRegistration",
     "IdempotencyKey",
+    "ImportJob",
+    "ImportStatus",
     "Industry",
     "InvestorClass",
     "KpiFact",

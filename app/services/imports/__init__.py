@@ -1,0 +1,1 @@
+"""Imports of xlsx and CSV files: reading, per-resource specs, templates, the job runner."""
