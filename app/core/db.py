@@ -21,6 +21,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_explicit_begin(connection: Any) -> None:
+    # SQLAlchemy's pysqlite recipe, on connections that ask for it (Database.savepoint_session). IMMEDIATE
+    # takes the write lock now: a long writer that only read at first could not upgrade later in WAL mode.
+    if connection.get_execution_options().get("explicit_begin"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def ensure_sqlite_directory(database_url: str) -> None:
     """SQLite creates the file but not its folder (var/ on a fresh checkout)."""
     url = make_url(database_url)
@@ -39,6 +46,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_explicit_begin)
     return engine
 
 
@@ -58,6 +66,23 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def savepoint_session(self) -> AsyncIterator[AsyncSession]:
+        """A session (not committed for you) whose transaction may hold savepoints on SQLite too.
+
+        pysqlite begins transactions on its own and ends them at a RELEASE, so a savepoint there would
+        commit the work around it. On this connection pysqlite stays out (autocommit at the driver) and
+        SQLAlchemy's BEGIN opens the transaction, so SAVEPOINT and ROLLBACK nest as on PostgreSQL.
+        """
+        if self.engine.dialect.name != "sqlite":
+            async with self.sessionmaker() as session:
+                yield session
+            return
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT", explicit_begin=True)
+            async with AsyncSession(bind=connection, expire_on_commit=False, autoflush=False) as session:
+                yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

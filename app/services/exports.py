@@ -123,6 +123,13 @@ HEADERS: dict[str, str] = {
     "introduced_on": "引进日期",
     "stage": "阶段",
     "stage_since": "进入阶段日期",
+    # milestones
+    "project_id": "项目编号",
+    "project_name": "项目名称",
+    "track": "节点类型",
+    "planned_on": "计划完成日期",
+    "completed_on": "实际完成日期",
+    "sort_order": "排序",
     # supervision
     "held_on": "召开日期",
     "title": "标题",
@@ -162,6 +169,7 @@ HEADERS: dict[str, str] = {
     "legal_basis_item": "公开依据条目",
     "channels": "公开渠道",
     "published_at": "发布时间",
+    "scheduled": "定时发布",
     "link": "链接",
     "abolished_on": "废止日期",
     "applicant_type": "申请人类型",
@@ -282,14 +290,14 @@ class Column:
     money: bool = False
 
 
-def _unwrap(annotation: Any) -> Any:
+def unwrap(annotation: Any) -> Any:
     """`Annotated[X, …] | None` → X; a union of several types stays as it is."""
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
     if get_origin(annotation) in (Union, UnionType):
         members = [a for a in get_args(annotation) if a is not NoneType]
         if len(members) == 1:
-            return _unwrap(members[0])
+            return unwrap(members[0])
     return annotation
 
 
@@ -300,7 +308,7 @@ def _is_model(annotation: Any) -> bool:
 def _kind(annotation: Any) -> Kind:
     origin = get_origin(annotation)
     if origin in (list, tuple, set, frozenset):
-        items = [_unwrap(a) for a in get_args(annotation) if a is not Ellipsis]
+        items = [unwrap(a) for a in get_args(annotation) if a is not Ellipsis]
         scalar = all(not _is_model(a) and get_origin(a) not in (dict, list) and a not in (dict, Any) for a in items)
         return "list" if items and scalar else "json"
     if origin is dict or annotation is dict or annotation is Any:
@@ -320,7 +328,7 @@ def _kind(annotation: Any) -> Kind:
 
 def _fields(model: type[BaseModel], prefix: str = "") -> Iterable[tuple[str, Kind]]:
     for name, info in model.model_fields.items():
-        annotation = _unwrap(info.annotation)
+        annotation = unwrap(info.annotation)
         if _is_model(annotation):
             yield from _fields(annotation, f"{prefix}{name}.")
         else:

@@ -7,15 +7,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile, status
 
-from app.api.deps import IdPath, SessionDep, TodayDep, require
+from app.api.deps import IdPath, NowDep, SessionDep, require
 from app.core.db import Database
 from app.core.errors import NotFoundError, ProblemError, problem_responses
 from app.core.principal import Principal
 from app.models import ImportJob, ImportStatus
 from app.schemas.import_job import ImportJobRead
 from app.services.imports import runner, templates
+from app.services.imports.base import ImportSpec
 from app.services.imports.reading import FileProblem, sniff
-from app.services.imports.specs import SPECS, ImportSpec
+from app.services.imports.specs import SPECS
 
 router = APIRouter(prefix="/imports", tags=["exchange 数据交换"], responses=problem_responses(401, 403, 422))
 
@@ -44,7 +45,7 @@ def _add_routes(spec: ImportSpec) -> None:
     base = f"/{spec.resource}"
 
     async def template(
-        _actor: Annotated[Principal, require(spec.scope)],
+        _actor: Annotated[Principal, require(*spec.scopes)],
         file_format: Annotated[Literal["xlsx", "csv"], Query(alias="format")] = "xlsx",
     ) -> Response:
         content = templates.xlsx(spec) if file_format == "xlsx" else templates.csv(spec)
@@ -55,8 +56,8 @@ def _add_routes(spec: ImportSpec) -> None:
     async def start(
         request: Request,
         response: Response,
-        actor: Annotated[Principal, require(spec.scope)],
-        today: TodayDep,
+        actor: Annotated[Principal, require(*spec.scopes)],
+        now: NowDep,
         file: Annotated[UploadFile, File(description="The filled-in template, .xlsx or .csv (UTF-8 or GBK)")],
         dry_run: Annotated[bool, Query(description="Check every row and report, write nothing")] = False,
     ) -> ImportJobRead:
@@ -82,13 +83,13 @@ def _add_routes(spec: ImportSpec) -> None:
             own.add(job)
             await own.flush()
         tasks: set[asyncio.Task[None]] = request.app.state.import_tasks
-        task = asyncio.create_task(runner.run_job(database, spec, job.id, path, file_format, actor, today))
+        task = asyncio.create_task(runner.run_job(database, spec, job.id, path, file_format, actor, now))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         response.headers["Location"] = f"/api/v1/imports/{spec.resource}/jobs/{job.id}"
         return _read(job)
 
-    async def read_job(job_id: IdPath, session: SessionDep, actor: Annotated[Principal, require(spec.scope)]) -> Any:
+    async def read_job(job_id: IdPath, session: SessionDep, actor: Annotated[Principal, require(*spec.scopes)]) -> Any:
         job = await session.get(ImportJob, job_id)
         if job is None or job.resource != spec.resource:
             raise NotFoundError("import job", job_id)

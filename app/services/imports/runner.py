@@ -2,14 +2,16 @@
 
 The transaction is committed only for a real run without a single refused row; a dry run, or any error,
 rolls it back, so a dry run reports exactly what the real run would do (service rules included) and a
-failed run leaves nothing behind. Re-importing the same file finds every row unchanged.
+failed run leaves nothing behind. Each row is written in a savepoint, so a row the service refuses is
+reported and the rows after it are still tried: the report lists every refused row, not only the first.
+Re-importing the same file finds every row unchanged.
 """
 
 import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,8 +24,8 @@ from app.core.db import Database
 from app.core.principal import Principal
 from app.models import ImportJob, ImportStatus
 from app.models.base import utcnow
+from app.services.imports.base import Column, ImportSpec, Outcome
 from app.services.imports.reading import MAX_ROWS, Cell, FileFormat, FileProblem, rows
-from app.services.imports.specs import Column, ImportSpec, Outcome, RowErrors
 
 logger = logging.getLogger("app.imports")
 
@@ -67,7 +69,7 @@ def _header(spec: ImportSpec, cells: list[Cell]) -> dict[int, Column]:
     found = [str(c.value).strip() if c.value is not None else "" for c in cells]
     while found and not found[-1]:
         found.pop()
-    unknown = [h for h in found if h not in by_header]
+    unknown = [h for h in found if h not in by_header and h not in spec.ignored_headers]
     missing = [c.header for c in spec.columns if c.required and c.header not in found]
     repeated = sorted({h for h in found if h and found.count(h) > 1})
     if unknown or missing or repeated:
@@ -81,7 +83,7 @@ def _header(spec: ImportSpec, cells: list[Cell]) -> dict[int, Column]:
         raise FileProblem(
             "header_mismatch", "表头与模板不符 / the header row does not match the template: " + "；".join(parts)
         )
-    return {i: by_header[h] for i, h in enumerate(found)}
+    return {i: by_header[h] for i, h in enumerate(found) if h in by_header}
 
 
 def _cell_value(cell: Cell) -> Any:
@@ -137,14 +139,11 @@ def _check_row(
             name = str(error["loc"][0]) if error["loc"] else ""
             tally.refuse(number, by_field.get(name), values.get(name), str(error["type"]), error["msg"])
         return None
-    key = tuple(getattr(checked, f, None) for f in spec.key)
-    if key in seen:
+    key = spec.key(checked)
+    if key is not None and key in seen:
+        first = next(iter(columns.values()))
         tally.refuse(
-            number,
-            by_field.get(spec.key[0]),
-            key[0],
-            "duplicate_in_file",
-            "与文件中前面的行重复 / repeats an earlier row",
+            number, first, values.get(first.field), "duplicate_in_file", "与文件中前面的行重复 / repeats an earlier row"
         )
         return None
     seen.add(key)
@@ -156,17 +155,15 @@ async def _apply(
     session: AsyncSession,
     actor: Principal,
     batch: list[tuple[int, BaseModel]],
-    today: date,
+    now: datetime,
     tally: Tally,
 ) -> None:
-    try:
-        outcomes = await spec.apply(session, actor, [row for _, row in batch], today)
-    except RowErrors as refused:
-        for index, name, code, message in refused.errors:
-            column = next((c for c in spec.columns if c.field == name), None)
-            tally.refuse(batch[index][0], column, None, code, message)
-        return
-    for outcome in outcomes:
+    applied = await spec.apply(session, actor, [row for _, row in batch], now)
+    for refused in sorted(applied.refused, key=lambda r: r.index):
+        number, row = batch[refused.index]
+        column = next((c for c in spec.columns if c.field == refused.field), None)
+        tally.refuse(number, column, getattr(row, refused.field, None), refused.code, refused.message)
+    for outcome in applied.outcomes:
         tally.outcomes[outcome.value] += 1
 
 
@@ -177,7 +174,7 @@ async def run_job(
     path: Path,
     file_format: FileFormat,
     actor: Principal,
-    today: date,
+    now: datetime,
 ) -> None:
     """Runs the job to its end and records the outcome on its row; never raises."""
     tally = Tally()
@@ -185,10 +182,10 @@ async def run_job(
     status = ImportStatus.failed
     await _set(database, job_id, status=ImportStatus.running, started_at=utcnow())
     try:
-        async with database.sessionmaker() as session:
+        async with database.savepoint_session() as session:
             job = await session.get(ImportJob, job_id)
             dry_run = job is None or job.dry_run
-            problem = await _run(database, spec, session, job_id, path, file_format, actor, today, tally)
+            problem = await _run(database, spec, session, job_id, path, file_format, actor, now, tally)
             if problem is None and tally.error_count == 0 and not dry_run:
                 await session.commit()
             else:
@@ -208,7 +205,7 @@ async def run_job(
         finished_at=utcnow(),
         rows_processed=tally.rows,
         error_count=tally.error_count,
-        errors=tally.errors,
+        errors=sorted(tally.errors, key=lambda e: int(e["row"])),  # the service's refusals come per batch
         problem=problem,
         result=tally.outcomes,
     )
@@ -222,7 +219,7 @@ async def _run(
     path: Path,
     file_format: FileFormat,
     actor: Principal,
-    today: date,
+    now: datetime,
     tally: Tally,
 ) -> dict[str, Any] | None:
     seen: set[Any] = set()
@@ -237,19 +234,19 @@ async def _run(
                 continue
             tally.rows += 1
             checked = _check_row(spec, columns, number, cells, tally, seen)
-            # After a refused row nothing more is written (it all rolls back), but every later row is still
-            # checked against its columns: the report lists all such errors, and the service's first.
-            if checked is not None and tally.error_count == 0:
+            # After a refused row the file will not be committed, but every later row is still checked
+            # and tried, so the report is complete.
+            if checked is not None:
                 batch.append((number, checked))
             if len(batch) >= spec.batch_size:
-                await _apply(spec, session, actor, batch, today, tally)
+                await _apply(spec, session, actor, batch, now, tally)
                 batch = []
             if tally.rows % PROGRESS_EVERY == 0:
                 PROGRESS[job_id] = tally.rows
                 if live_updates:
                     await _set(database, job_id, rows_processed=tally.rows)
-        if batch and tally.error_count == 0:
-            await _apply(spec, session, actor, batch, today, tally)
+        if batch:
+            await _apply(spec, session, actor, batch, now, tally)
     except FileProblem as exc:
         return {"code": exc.code, "detail": exc.detail}
     if not columns:

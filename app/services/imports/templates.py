@@ -5,8 +5,8 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from app.services.imports.base import ImportSpec
 from app.services.imports.reading import csv_bytes
-from app.services.imports.specs import ImportSpec
 
 
 def csv(spec: ImportSpec) -> bytes:
@@ -27,6 +27,9 @@ def xlsx(spec: ImportSpec) -> bytes:
     notes.append(["列", "必填", "示例", "说明"])
     for column in spec.columns:
         notes.append([column.header, "是" if column.required else "否", column.example, column.note])
+    if spec.ignored_headers:
+        notes.append([])
+        notes.append(["导出文件中的其他列（" + "、".join(sorted(spec.ignored_headers)) + "）可以保留，导入时不读取。"])
     for cell in notes[1]:
         cell.font = Font(bold=True)
     # Examples are text, never formulas, whatever they start with.
