@@ -10,21 +10,25 @@ feed orders by `(txid, id)` and only serves rows of transactions older than ever
 transaction that commits late can never land behind a cursor already handed out.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, cast, event, func, insert
+from sqlalchemy import BigInteger, Index, Integer, String, Text, cast, event, func, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from app.models.base import NEVER_REUSE_IDS, Base, utcnow
-from app.models.disclosure import DisclosureItem, DisclosureItemChannel
+from app.models.consultation_event import ConsultationAppointment, ConsultationEvent
+from app.models.department import Department
+from app.models.disclosure import DisclosureItem, DisclosureItemChannel, DisclosureRemedy, DisclosureRequest
 from app.models.enterprise import Enterprise, EnterpriseContact, EnterpriseInvestorClass
 from app.models.kpi import KpiFact
 from app.models.land_parcel import LandParcel
+from app.models.meeting import MajorDecision, Meeting
 from app.models.project import Milestone, MilestoneReplan, Project
-from app.models.service_request import ServiceRequest
-from app.models.talent import TalentPerson
+from app.models.service_request import ServiceRequest, ServiceType
+from app.models.talent import ApartmentAllocation, HouseholdRegistration, TalentGreenCard, TalentPerson
+from app.models.visit import Visit
 from app.models.zone import Zone
 
 
@@ -39,23 +43,62 @@ class Change(Base):
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# Which resource (and which of its rows) a flushed object belongs to.
-TRACKED: dict[type[Any], tuple[str, Callable[[Any], int]]] = {
-    Enterprise: ("enterprises", lambda o: o.id),
-    EnterpriseContact: ("enterprises", lambda o: o.enterprise_id),
-    EnterpriseInvestorClass: ("enterprises", lambda o: o.enterprise_id),
-    Zone: ("zones", lambda o: o.id),
-    LandParcel: ("land_parcels", lambda o: o.id),
-    Project: ("projects", lambda o: o.id),
-    Milestone: ("milestones", lambda o: o.id),
-    MilestoneReplan: ("milestones", lambda o: o.milestone_id),
-    KpiFact: ("kpi_facts", lambda o: o.id),
-    ServiceRequest: ("service_requests", lambda o: o.id),
-    TalentPerson: ("talents", lambda o: o.id),
-    DisclosureItem: ("disclosure_items", lambda o: o.id),
-    DisclosureItemChannel: ("disclosure_items", lambda o: o.item_id),
+# Which resources (and which of their rows) a flushed object changes. Besides its own row, an object may
+# change what another resource's read model shows: a decision changes its meeting's decision count, and a
+# meeting's date is each of its decisions' `decided_on`.
+Rows = Callable[[Session, Any], Iterable[int]]
+
+
+def _own(_session: Session, obj: Any) -> Iterable[int]:
+    return (obj.id,)
+
+
+def _parent(attribute: str) -> Rows:
+    """The parent's id, before and after: a child moved to another parent changes both."""
+
+    def rows(_session: Session, obj: Any) -> Iterable[int]:
+        history = inspect(obj).attrs[attribute].history
+        return {v for v in (*history.added, *history.unchanged, *history.deleted) if v is not None}
+
+    return rows
+
+
+def _decisions_of_a_redated_meeting(session: Session, meeting: Meeting) -> Iterable[int]:
+    if meeting in session.new or not inspect(meeting).attrs.held_on.history.has_changes():
+        return ()
+    return list(session.connection().scalars(select(MajorDecision.id).where(MajorDecision.meeting_id == meeting.id)))
+
+
+TRACKED: dict[type[Any], tuple[tuple[str, Rows], ...]] = {
+    Enterprise: (("enterprises", _own),),
+    EnterpriseContact: (("enterprises", _parent("enterprise_id")),),
+    EnterpriseInvestorClass: (("enterprises", _parent("enterprise_id")),),
+    Zone: (("zones", _own),),
+    LandParcel: (("land_parcels", _own),),
+    Project: (("projects", _own),),
+    Milestone: (("milestones", _own),),
+    MilestoneReplan: (("milestones", _parent("milestone_id")),),
+    KpiFact: (("kpi_facts", _own),),
+    ServiceRequest: (("service_requests", _own), ("visits", _parent("visit_id"))),
+    Department: (("departments", _own),),
+    ServiceType: (("service_types", _own),),
+    Visit: (("visits", _own),),
+    ConsultationEvent: (("consultation_events", _own),),
+    ConsultationAppointment: (("consultation_events", _parent("event_id")),),
+    TalentPerson: (("talents", _own),),
+    ApartmentAllocation: (("apartment_allocations", _own),),
+    HouseholdRegistration: (("household_registrations", _own),),
+    TalentGreenCard: (("talent_green_cards", _own),),
+    DisclosureItem: (("disclosure_items", _own),),
+    DisclosureItemChannel: (("disclosure_items", _parent("item_id")),),
+    DisclosureRequest: (("disclosure_requests", _own),),
+    DisclosureRemedy: (("disclosure_remedies", _own),),
+    Meeting: (("meetings", _own), ("major_decisions", _decisions_of_a_redated_meeting)),
+    MajorDecision: (("major_decisions", _own), ("meetings", _parent("meeting_id"))),
 }
-RESOURCES = frozenset(resource for resource, _ in TRACKED.values())
+RESOURCES = frozenset(resource for links in TRACKED.values() for resource, _ in links)
+# Parents whose read model lists a many-to-many collection (a visit's officers, a fair's departments).
+_COLLECTIONS_SHOWN = frozenset({Visit, ConsultationEvent})
 
 
 @event.listens_for(Session, "after_flush")
@@ -63,11 +106,13 @@ def _log_changes(session: Session, _flush: UOWTransaction) -> None:
     # after_flush still shows what was new, dirty and deleted, with new rows' ids assigned.
     touched: dict[tuple[str, int], None] = {}
     for obj in (*session.new, *session.deleted, *session.dirty):
-        tracked = TRACKED.get(type(obj))
-        if tracked is None or (obj in session.dirty and not session.is_modified(obj, include_collections=False)):
+        links = TRACKED.get(type(obj), ())
+        collections = type(obj) in _COLLECTIONS_SHOWN
+        if not links or (obj in session.dirty and not session.is_modified(obj, include_collections=collections)):
             continue
-        resource, entity_id = tracked
-        touched[(resource, entity_id(obj))] = None
+        for resource, rows in links:
+            for entity_id in rows(session, obj):
+                touched[(resource, entity_id)] = None
     if not touched:
         return
     connection = session.connection()

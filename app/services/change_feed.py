@@ -18,15 +18,26 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.errors import ProblemError
 from app.models import (
+    ApartmentAllocation,
     Change,
+    ConsultationEvent,
+    Department,
     DisclosureItem,
+    DisclosureRemedy,
+    DisclosureRequest,
     Enterprise,
+    HouseholdRegistration,
     KpiFact,
     LandParcel,
+    MajorDecision,
+    Meeting,
     Milestone,
     Project,
     ServiceRequest,
+    ServiceType,
+    TalentGreenCard,
     TalentPerson,
+    Visit,
     Zone,
 )
 
@@ -110,6 +121,8 @@ async def read_changes(session: AsyncSession, resource: str, after: Position, li
 _LOADS: dict[type[Any], tuple[Any, ...]] = {
     Enterprise: (selectinload(Enterprise.investor_classes), selectinload(Enterprise.contacts)),
     DisclosureItem: (selectinload(DisclosureItem.channels),),
+    Visit: (selectinload(Visit.officers),),
+    ConsultationEvent: (selectinload(ConsultationEvent.departments),),
 }
 MODELS: dict[str, type[Any]] = {
     "enterprises": Enterprise,
@@ -118,9 +131,20 @@ MODELS: dict[str, type[Any]] = {
     "projects": Project,
     "milestones": Milestone,
     "kpi_facts": KpiFact,
+    "departments": Department,
+    "service_types": ServiceType,
     "service_requests": ServiceRequest,
+    "visits": Visit,
+    "consultation_events": ConsultationEvent,
     "talents": TalentPerson,
+    "apartment_allocations": ApartmentAllocation,
+    "household_registrations": HouseholdRegistration,
+    "talent_green_cards": TalentGreenCard,
     "disclosure_items": DisclosureItem,
+    "disclosure_requests": DisclosureRequest,
+    "disclosure_remedies": DisclosureRemedy,
+    "meetings": Meeting,
+    "major_decisions": MajorDecision,
 }
 
 

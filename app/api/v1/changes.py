@@ -10,23 +10,44 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import NowDep, SessionDep, TodayDep, require
-from app.api.v1 import disclosures, enterprises, kpis, milestones, projects, service_requests, talents
+from app.api.v1 import (
+    consultation_events,
+    disclosure_requests,
+    disclosures,
+    enterprises,
+    kpis,
+    meetings,
+    milestones,
+    projects,
+    service_requests,
+    talent_apartments,
+    talents,
+    visits,
+)
 from app.core.errors import problem_responses
 from app.core.principal import Principal
 from app.core.scopes import SENSITIVE_KPIS
 from app.models import CHANGE_RESOURCES, Metric
 from app.schemas.change import ChangeItem, ChangePage
-from app.schemas.disclosure import DisclosureRead
+from app.schemas.consultation_event import ConsultationEventRead
+from app.schemas.department import DepartmentRead
+from app.schemas.disclosure import DisclosureRead, DisclosureRequestRead, RemedyRead
 from app.schemas.enterprise import EnterpriseRead
 from app.schemas.kpi import FactRead
 from app.schemas.land_parcel import LandParcelRead
+from app.schemas.meeting import DecisionRead, MeetingRead
 from app.schemas.project import MilestoneRead, ProjectRead
 from app.schemas.service_request import ServiceRequestRead
-from app.schemas.talent import TalentRead
+from app.schemas.service_type import ServiceTypeRead
+from app.schemas.talent import AllocationRead, ApplicationRead, GreenCardRead, TalentRead
+from app.schemas.visit import VisitRead
 from app.schemas.zone import ZoneRead
 from app.services import change_feed
+from app.services import consultation_events as fair_service
 from app.services import kpi_facts as kpi_service
+from app.services import meetings as meeting_service
 from app.services import milestones as milestone_service
+from app.services import visits as visit_service
 
 router = APIRouter(prefix="/changes", tags=["sync 数据同步"], responses=problem_responses(401, 403, 422))
 
@@ -43,20 +64,17 @@ class Context:
 Converter = Callable[[Context, dict[int, Any]], Awaitable[dict[int, BaseModel]]]
 
 
+def _plain(model: type[BaseModel]) -> Converter:
+    """Read models that are the row's own columns."""
+
+    async def convert(_ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+        return {i: model.model_validate(row, from_attributes=True) for i, row in rows.items()}
+
+    return convert
+
+
 async def _enterprises(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
     return {i: enterprises.to_read(row, ctx.actor) for i, row in rows.items()}
-
-
-async def _validated(model: type[BaseModel], rows: dict[int, Any]) -> dict[int, BaseModel]:
-    return {i: model.model_validate(row) for i, row in rows.items()}
-
-
-async def _zones(_ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
-    return await _validated(ZoneRead, rows)
-
-
-async def _land_parcels(_ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
-    return await _validated(LandParcelRead, rows)
 
 
 async def _projects(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
@@ -80,12 +98,40 @@ async def _service_requests(ctx: Context, rows: dict[int, Any]) -> dict[int, Bas
     return {i: service_requests.to_read(row, ctx.today) for i, row in rows.items()}
 
 
+async def _visits(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    request_ids = await visit_service.request_ids(ctx.session, list(rows))
+    return {i: visits.to_read(row, request_ids[i]) for i, row in rows.items()}
+
+
+async def _consultation_events(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    counts = await fair_service.appointment_counts(ctx.session, list(rows))
+    return {i: consultation_events.to_read(row, counts[i]) for i, row in rows.items()}
+
+
 async def _talents(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
     return {i: talents.to_read(row, ctx.actor) for i, row in rows.items()}
 
 
+async def _allocations(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    return {i: talent_apartments.allocation_read(row, ctx.today) for i, row in rows.items()}
+
+
 async def _disclosure_items(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
     return {i: disclosures.to_read(row, ctx.now) for i, row in rows.items()}
+
+
+async def _disclosure_requests(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    return {i: disclosure_requests.to_read(row, ctx.actor) for i, row in rows.items()}
+
+
+async def _meetings(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    counts = await meeting_service.decision_counts(ctx.session, list(rows))
+    return {i: meetings.to_read(row, counts[i]) for i, row in rows.items()}
+
+
+async def _decisions(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    held_on = await meeting_service.meeting_dates(ctx.session, {row.meeting_id for row in rows.values()})
+    return {i: meetings.decision_read(row, held_on) for i, row in rows.items()}
 
 
 @dataclass(frozen=True)
@@ -99,14 +145,31 @@ class Feed:
 
 FEEDS = (
     Feed("enterprises", "enterprises:read", EnterpriseRead, _enterprises, "企业"),
-    Feed("zones", "zones:read", ZoneRead, _zones, "集聚区"),
-    Feed("land_parcels", "land_parcels:read", LandParcelRead, _land_parcels, "地块"),
+    Feed("zones", "zones:read", ZoneRead, _plain(ZoneRead), "集聚区"),
+    Feed("land_parcels", "land_parcels:read", LandParcelRead, _plain(LandParcelRead), "地块"),
     Feed("projects", "projects:read", ProjectRead, _projects, "项目"),
     Feed("milestones", "projects:read", MilestoneRead, _milestones, "项目节点"),
     Feed("kpi_facts", "kpis:read", FactRead, _kpi_facts, "指标数据"),
+    Feed("departments", "services:read", DepartmentRead, _plain(DepartmentRead), "部门"),
+    Feed("service_types", "services:read", ServiceTypeRead, _plain(ServiceTypeRead), "服务事项"),
     Feed("service_requests", "services:read", ServiceRequestRead, _service_requests, "服务诉求"),
+    Feed("visits", "services:read", VisitRead, _visits, "走访"),
+    Feed("consultation_events", "services:read", ConsultationEventRead, _consultation_events, "问诊会"),
     Feed("talents", "talents:read", TalentRead, _talents, "人才"),
+    Feed("apartment_allocations", "talents:read", AllocationRead, _allocations, "人才公寓分配"),
+    Feed(
+        "household_registrations",
+        "talents:read",
+        ApplicationRead,
+        _plain(ApplicationRead),
+        "白卡落户申请",
+    ),
+    Feed("talent_green_cards", "talents:read", GreenCardRead, _plain(GreenCardRead), "人才绿卡申请"),
     Feed("disclosure_items", "disclosures:read", DisclosureRead, _disclosure_items, "主动公开事项"),
+    Feed("disclosure_requests", "disclosures:read", DisclosureRequestRead, _disclosure_requests, "依申请公开"),
+    Feed("disclosure_remedies", "disclosures:read", RemedyRead, _plain(RemedyRead), "行政复议与诉讼"),
+    Feed("meetings", "decisions:read", MeetingRead, _meetings, "会议"),
+    Feed("major_decisions", "decisions:read", DecisionRead, _decisions, "“三重一大”决策"),
 )
 assert {f.resource for f in FEEDS} == CHANGE_RESOURCES, "every logged resource has a feed"  # noqa: S101
 
