@@ -13,10 +13,12 @@ released after `idempotency_stale_seconds`.
 import hashlib
 import logging
 import re
+import tempfile
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from python_multipart.multipart import parse_options_header
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,14 +39,88 @@ _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Response headers worth replaying; the rest (request id, security headers) belong to each answer.
 _KEPT_HEADERS = ("content-type", "location", "etag")
 _PURGE_EVERY_SECONDS = 60.0
+_IN_MEMORY_BYTES = 1 << 20
+_REPLAY_CHUNK = 1 << 16
 
 
-def _fingerprint(scope: Scope, body: bytes) -> str:
+def _fingerprint(scope: Scope, body_digest: bytes) -> str:
     digest = hashlib.sha256()
-    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body):
+    for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b""), body_digest):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+class _BoundaryBlind:
+    """A multipart body with its boundary masked, chunk by chunk: clients draw a new random boundary for
+    each attempt, and a retry of the same upload must fingerprint the same."""
+
+    _MASK = b"--\x00"  # NUL is not a boundary character (RFC 2046), so the mask never starts a match
+
+    def __init__(self, content_type: str) -> None:
+        media_type, options = parse_options_header(content_type)
+        boundary = options.get(b"boundary", b"") if media_type.startswith(b"multipart/") else b""
+        self.marker = b"--" + boundary if boundary else b""
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        if not self.marker:
+            return chunk
+        data = (self.carry + chunk).replace(self.marker, self._MASK)
+        # The last bytes may begin a marker that ends in the next chunk.
+        keep = len(self.marker) - 1
+        self.carry, out = data[-keep:], data[:-keep]
+        return out
+
+    def end(self) -> bytes:
+        out, self.carry = self.carry, b""
+        return out
+
+
+class _Body:
+    """The request body, read once before the route runs: its digest for the fingerprint, and a receive()
+    that plays it to the route again. Beyond 1 MB (an import upload may be 100 MB) it waits in a temporary
+    file rather than in memory."""
+
+    def __init__(self, content_type: str) -> None:
+        self.digest = hashlib.sha256()
+        self.normalised = _BoundaryBlind(content_type)
+        self.file = tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY_BYTES)  # noqa: SIM115 - closed by replay
+        self.size = 0
+        self.played = False
+        self.after: list[Message] = []  # e.g. a disconnect that came while reading
+
+    async def read(self, receive: Receive) -> None:
+        # The body limit is enforced further out (RequestContextMiddleware): this reads at most that much.
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                self.after.append(message)
+                break
+            chunk = message.get("body", b"")
+            self.digest.update(self.normalised.feed(chunk))
+            self.file.write(chunk)
+            self.size += len(chunk)
+            if not message.get("more_body", False):
+                break
+        self.digest.update(self.normalised.end())
+        self.file.seek(0)
+
+    def replay(self, receive: Receive) -> Receive:
+        async def replayed() -> Message:
+            if not self.played:
+                chunk = self.file.read(_REPLAY_CHUNK)
+                more = self.file.tell() < self.size
+                if not more:
+                    self.close()
+                return {"type": "http.request", "body": chunk, "more_body": more}
+            return self.after.pop(0) if self.after else await receive()
+
+        return replayed
+
+    def close(self) -> None:
+        self.played = True
+        self.file.close()
 
 
 class IdempotencyMiddleware:
@@ -73,20 +149,19 @@ class IdempotencyMiddleware:
             await response(scope, receive, send)
             return
 
-        body, messages = await self._read_body(receive)
-        fingerprint = _fingerprint(scope, body)
+        body = _Body(headers.get("content-type", ""))
+        await body.read(receive)
+        fingerprint = _fingerprint(scope, body.digest.digest())
         database: Database = scope["app"].state.database
         claimed = await self._claim(database, subject, key, fingerprint)
         if claimed is not None:
+            body.close()
             await claimed(scope, receive, send)
             return
 
         status = 500
         kept: dict[str, str] = {}
         chunks: list[bytes] = []
-
-        async def replay_receive() -> Message:
-            return messages.pop(0) if messages else await receive()
 
         async def capture(message: Message) -> None:
             nonlocal status
@@ -99,8 +174,9 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture)
+            await self.app(scope, body.replay(receive), capture)
         finally:
+            body.close()
             await self._finish(database, subject, key, status, kept, b"".join(chunks))
 
     def _subject(self, headers: Headers) -> str | None:
@@ -112,21 +188,6 @@ class IdempotencyMiddleware:
         except InvalidTokenError:
             return None
         return f"{claims.kind}:{claims.principal_id}"
-
-    @staticmethod
-    async def _read_body(receive: Receive) -> tuple[bytes, list[Message]]:
-        # The body limit is enforced further out (RequestContextMiddleware): this reads at most that much.
-        messages: list[Message] = []
-        body = b""
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
-        return body, messages
 
     async def _claim(self, database: Database, subject: str, key: str, fingerprint: str) -> Any:
         """None when this request now holds the key; otherwise the response to send instead."""

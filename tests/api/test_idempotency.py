@@ -136,3 +136,33 @@ async def test_without_a_valid_token_the_key_is_not_remembered(client: httpx.Asy
     assert response.status_code == 401
     async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+async def test_a_large_upload_sent_with_a_key_reaches_the_route_whole_and_replays(
+    client: httpx.AsyncClient, officer: Headers, database: Database
+) -> None:
+    """Bodies over 1 MB wait in a temporary file: the route still reads every byte, once. Each attempt
+    has its own random multipart boundary (httpx draws one per request), and still replays."""
+    from app.models import ImportJob
+    from tests.api.test_imports import HEADER, csv_file, enterprise_row
+
+    rows = [enterprise_row(n, name=f"广州导入示例公司{n:05d}" + "有" * 40) for n in range(1, 6)]
+    padding = [[""] * len(HEADER) for _ in range(120_000)]  # blank rows are skipped by the import
+    content = csv_file([HEADER, *rows, *padding])
+    assert len(content) > 1_500_000
+    keyed = officer | {"Idempotency-Key": "upload-1"}
+    first = await client.post("/api/v1/imports/enterprises", files={"file": ("e.csv", content)}, headers=keyed)
+    again = await client.post("/api/v1/imports/enterprises", files={"file": ("e.csv", content)}, headers=keyed)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    other = await client.post("/api/v1/imports/enterprises", files={"file": ("f.csv", content)}, headers=keyed)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    for _ in range(500):
+        job = (await client.get(first.headers["location"], headers=officer)).json()
+        if job["status"] in ("succeeded", "failed"):
+            break
+        await asyncio.sleep(0.02)
+    assert job["status"] == "succeeded", job
+    assert job["result"] == {"created": 5, "updated": 0, "unchanged": 0}
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ImportJob)) == 1
