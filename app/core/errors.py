@@ -209,6 +209,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "Token lacks the scope this route needs: `insufficient_scope`",
         404: "No such resource (or hidden from the caller): `not_found`",
         409: "Conflicts with the stored state, e.g. a duplicate key: `conflict`, `duplicate`",
+        410: "The cursor predates deletions no longer kept: `cursor_expired` (empty the mirror, read from the start)",
         412: "`If-Match` does not name the current version: `version_mismatch`",
         413: "Body larger than the configured limit: `payload_too_large`",
         415: "Body is not `application/json`: `unsupported_media_type`",

@@ -5,7 +5,7 @@ from app.models.audit_event import AuditEvent
 from app.models.auth_failure import AuthFailure
 from app.models.base import Base
 from app.models.change import RESOURCES as CHANGE_RESOURCES
-from app.models.change import Change
+from app.models.change import Change, ChangeHorizon
 from app.models.consultation_event import ConsultationAppointment, ConsultationEvent, consultation_event_departments
 from app.models.department import Department
 from app.models.disclosure import (
@@ -77,6 +77,16 @@ from app.models.talent import (
 )
 from app.models.user import User
 from app.models.visit import Visit, visit_officers
+from app.models.webhook import (
+    PING,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookEventType,
+    WebhookSubscription,
+    WebhookSubscriptionEvent,
+)
 from app.models.work_calendar import DayKind, WorkCalendarDay, WorkCalendarYear
 from app.models.zone import Zone, ZoneAreaVersion, ZoneKind
 
@@ -85,6 +95,7 @@ __all__ = [
     "CHANNEL_GROUPS",
     "DECISION_MEETINGS",
     "OPEN_STATUSES",
+    "PING",
     "PIPELINE",
     "REJECTABLE",
     "REQUEST_FLOW",
@@ -98,6 +109,7 @@ __all__ = [
     "AuthFailure",
     "Base",
     "Change",
+    "ChangeHorizon",
     "Cohort",
     "CohortKind",
     "CohortMember",
@@ -105,6 +117,7 @@ __all__ = [
     "ConsultationEvent",
     "DayKind",
     "DecisionKind",
+    "DeliveryStatus",
     "Department",
     "DisclosureCategory",
     "DisclosureChannel",
@@ -163,6 +176,12 @@ __all__ = [
     "Track",
     "User",
     "Visit",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookEventType",
+    "WebhookSubscription",
+    "WebhookSubscriptionEvent",
     "WorkCalendarDay",
     "WorkCalendarYear",
     "Zone",

@@ -34,13 +34,31 @@ from app.models.zone import Zone
 
 class Change(Base):
     __tablename__ = "changes"
-    __table_args__ = (Index("ix_changes_resource_position", "resource", "txid", "id"), NEVER_REUSE_IDS)
+    __table_args__ = (
+        Index("ix_changes_resource_position", "resource", "txid", "id"),
+        Index("ix_changes_entity", "resource", "entity_id", "txid", "id"),  # compaction finds a row's latest
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     txid: Mapped[int] = mapped_column(BigInteger, default=0)
     resource: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeHorizon(Base):
+    """How far a resource's deletions have been forgotten: a cursor before this position may have missed one,
+    so it is refused (410) and the mirror is rebuilt from the start."""
+
+    __tablename__ = "change_horizons"
+
+    resource: Mapped[str] = mapped_column(String(32), primary_key=True)
+    txid: Mapped[int] = mapped_column(BigInteger)
+    change_id: Mapped[int] = mapped_column(BigInteger)
+    # Counts the forgettings: a cursor handed out since the last one has missed nothing.
+    generation: Mapped[int] = mapped_column(Integer)
+    pruned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # Which resources (and which of their rows) a flushed object changes. Besides its own row, an object may

@@ -9,17 +9,19 @@ served: one that commits late then still sorts after every cursor already handed
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Text, cast, func, select, tuple_
+from sqlalchemy import BigInteger, CursorResult, Delete, Text, cast, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.errors import ProblemError
 from app.models import (
     ApartmentAllocation,
     Change,
+    ChangeHorizon,
     ConsultationEvent,
     Department,
     DisclosureItem,
@@ -40,17 +42,20 @@ from app.models import (
     Visit,
     Zone,
 )
+from app.models.base import utcnow
 
-_CURSOR = re.compile(r"^([0-9]{1,18})\.([0-9]{1,18})$")
+# txid.id, and after forgotten deletions the horizon's generation the cursor was handed out in: txid.id.g
+_CURSOR = re.compile(r"^([0-9]{1,18})\.([0-9]{1,18})(?:\.([0-9]{1,9}))?$")
 
 
 @dataclass(frozen=True, order=True)
 class Position:
     txid: int
     id: int
+    generation: int = 0  # of the resource's horizon when the cursor was handed out
 
     def __str__(self) -> str:
-        return f"{self.txid}.{self.id}"
+        return f"{self.txid}.{self.id}" + (f".{self.generation}" if self.generation else "")
 
 
 START = Position(0, 0)
@@ -68,7 +73,7 @@ def parse_cursor(text: str | None) -> Position:
             detail,
             errors=[{"loc": ["query", "cursor"], "message": detail, "type": "invalid_cursor"}],
         )
-    return Position(int(match[1]), int(match[2]))
+    return Position(int(match[1]), int(match[2]), int(match[3] or 0))
 
 
 @dataclass(frozen=True)
@@ -155,3 +160,92 @@ async def current_rows(session: AsyncSession, resource: str, ids: Sequence[int])
     model = MODELS[resource]
     rows = await session.scalars(select(model).where(model.id.in_(ids)).options(*_LOADS.get(model, ())))
     return {row.id: row for row in rows}
+
+
+# --- keeping the log small -----------------------------------------------------------------------------
+
+
+async def check_cursor(session: AsyncSession, resource: str, position: Position) -> int:
+    """The horizon's generation, to hand out with the next cursor; 410 for a cursor handed out before
+    deletions it had not reached were forgotten: its mirror may still hold a row that is gone."""
+    horizon = await session.get(ChangeHorizon, resource)
+    if horizon is None:
+        return 0
+    # A mirror built from the start, or since the last forgetting, has missed nothing.
+    fresh = position == START or position.generation >= horizon.generation
+    if not fresh and (position.txid, position.id) < (horizon.txid, horizon.change_id):
+        raise ProblemError(
+            410,
+            "cursor_expired",
+            "游标过旧：期间的删除记录已清理，请清空镜像后从头同步（不带 cursor）/ the cursor predates deletions that "
+            "are no longer kept: empty the mirror and read the feed again from the start (no cursor)",
+        )
+    return horizon.generation
+
+
+@dataclass(frozen=True)
+class Compacted:
+    superseded: int  # changes of a row that changed again later
+    tombstones: int  # changes of deleted rows, older than the retention
+
+
+async def compact(session: AsyncSession, forget_deletions_before: datetime) -> Compacted:
+    """Keeps one change per row, its latest, and forgets deletions older than the cut-off.
+
+    The feed serves a row's current state, so its latest change alone brings a mirror up to date, and a new
+    mirror still reads every row from the start. A forgotten deletion moves the resource's horizon: cursors
+    before it answer 410 `cursor_expired`.
+    """
+    later = aliased(Change)
+    superseded = await _deleted(
+        session,
+        delete(Change)
+        .where(
+            select(later.id)
+            .where(
+                later.resource == Change.resource,
+                later.entity_id == Change.entity_id,
+                tuple_(later.txid, later.id) > tuple_(Change.txid, Change.id),
+            )
+            .exists()
+        )
+        .execution_options(synchronize_session=False),
+    )
+    tombstones = 0
+    for resource, model in MODELS.items():
+        gone = (
+            select(Change.txid, Change.id)
+            .where(
+                Change.resource == resource,
+                Change.changed_at < forget_deletions_before,
+                ~select(model.id).where(model.id == Change.entity_id).exists(),
+            )
+            .order_by(Change.txid.desc(), Change.id.desc())
+        )
+        last = (await session.execute(gone.limit(1))).first()
+        if last is None:
+            continue
+        removed = await _deleted(
+            session,
+            delete(Change)
+            .where(tuple_(Change.txid, Change.id).in_(gone.order_by(None)))
+            .execution_options(synchronize_session=False),
+        )
+        tombstones += removed
+        # The horizon only moves forward (a conservative bound: at worst a mirror rebuilds once too often).
+        horizon = await session.get(ChangeHorizon, resource)
+        if horizon is None:
+            session.add(ChangeHorizon(resource=resource, txid=last.txid, change_id=last.id, generation=1))
+        else:
+            if (last.txid, last.id) > (horizon.txid, horizon.change_id):
+                horizon.txid, horizon.change_id = last.txid, last.id
+            horizon.generation += 1
+            horizon.pruned_at = utcnow()
+    await session.flush()
+    return Compacted(superseded=superseded, tombstones=tombstones)
+
+
+async def _deleted(session: AsyncSession, statement: Delete) -> int:
+    result = await session.execute(statement)
+    assert isinstance(result, CursorResult)  # noqa: S101 - a DELETE answers with a cursor result
+    return result.rowcount

@@ -1,7 +1,7 @@
 """Change feeds for district systems that mirror the data: `GET /api/v1/changes/{resource}?cursor=`."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -174,7 +174,7 @@ FEEDS = (
 assert {f.resource for f in FEEDS} == CHANGE_RESOURCES, "every logged resource has a feed"  # noqa: S101
 
 CursorQuery = Annotated[
-    str | None, Query(max_length=40, description="The `next_cursor` of the previous page; omit to start from the first")
+    str | None, Query(max_length=50, description="The `next_cursor` of the previous page; omit to start from the first")
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=500, description="Changes to read (a row changed twice counts twice)")]
 
@@ -189,6 +189,7 @@ def _add_feed(feed: Feed) -> None:
         limit: LimitQuery = 200,
     ) -> Any:
         position = change_feed.parse_cursor(cursor)
+        generation = await change_feed.check_cursor(session, feed.resource, position)
         changed = await change_feed.read_changes(session, feed.resource, position, limit)
         rows = await change_feed.current_rows(session, feed.resource, changed.entity_ids)
         visible = await feed.convert(Context(session, actor, today, now), rows)
@@ -197,7 +198,8 @@ def _add_feed(feed: Feed) -> None:
             for i in changed.entity_ids
             if i in visible or i not in rows
         ]
-        return ChangePage[Any](items=items, next_cursor=str(changed.next_position), has_more=changed.has_more)
+        next_cursor = replace(changed.next_position, generation=generation)
+        return ChangePage[Any](items=items, next_cursor=str(next_cursor), has_more=changed.has_more)
 
     router.add_api_route(
         f"/{feed.resource}",
@@ -210,8 +212,10 @@ def _add_feed(feed: Feed) -> None:
             "Every create, change and delete, in commit order, resumable with `cursor`. Each changed row appears "
             "once per page with its current state, or `deleted: true`; apply the pages in order and the mirror "
             "equals the source. `has_more: false` means caught up: keep `next_cursor` and poll. Masking and "
-            "visibility follow the caller's scopes as in the resource's own GET."
+            "visibility follow the caller's scopes as in the resource's own GET. A cursor older than the deletions "
+            "still kept (`CHANGE_TOMBSTONE_DAYS`) answers 410 `cursor_expired`: empty the mirror and start again."
         ),
+        responses=problem_responses(410),
     )
 
 
