@@ -33,6 +33,9 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Moved while the job runs (at its start, and with each progress update where the database allows): a job
+    # queued or running without a recent heartbeat lost its worker (a restart) and is marked failed.
+    heartbeat_at: Mapped[datetime | None]
     rows_processed: Mapped[int] = mapped_column(Integer, default=0)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument, doc="the first 1,000 row errors")

@@ -23,7 +23,10 @@ class ImportJobRead(ReadModel):
         description="Row errors: `row` (the file's row number, header = 1), `column` (its header), `value`, "
         "`code`, `message`"
     )
-    problem: dict[str, Any] | None = Field(description="Why the whole file was refused: `code`, `detail`")
+    problem: dict[str, Any] | None = Field(
+        description="Why the whole file was refused: `code`, `detail` (`interrupted`: the server restarted during "
+        "the job and nothing was written)"
+    )
     result: dict[str, int] | None = Field(
         description="Rows created, updated and unchanged (for a dry run: what the real run would do)"
     )

@@ -292,3 +292,71 @@ async def test_kpi_facts_import_by_uscc_and_a_viewer_may_not_import(
     )
     assert refused.status_code == 403
     assert await count(database, KpiFact) == 3
+
+
+async def test_a_job_whose_worker_died_is_marked_failed_and_a_live_one_is_left_alone(database: Database) -> None:
+    from datetime import timedelta
+
+    from app.models import ImportJob, ImportStatus
+    from app.models.base import utcnow
+    from app.services.imports.runner import fail_abandoned
+
+    now = utcnow()
+
+    def job(status: ImportStatus, heartbeat_minutes_ago: int) -> ImportJob:
+        return ImportJob(
+            resource="enterprises",
+            filename="企业.csv",
+            file_format="csv",
+            file_sha256="0" * 64,
+            dry_run=False,
+            status=status,
+            created_by="user:1",
+            created_at=now - timedelta(hours=1),
+            heartbeat_at=now - timedelta(minutes=heartbeat_minutes_ago),
+        )
+
+    async with database.session() as session:
+        jobs = [
+            job(ImportStatus.running, 30),  # its worker is gone
+            job(ImportStatus.queued, 30),
+            job(ImportStatus.running, 1),  # another worker is on it
+            job(ImportStatus.succeeded, 30),
+        ]
+        session.add_all(jobs)
+    assert await fail_abandoned(database, timedelta(minutes=10)) == 2
+    async with database.session() as session:
+        found = [await session.get(ImportJob, j.id) for j in jobs]
+    assert [(j.status.value, (j.problem or {}).get("code")) for j in found if j] == [
+        ("failed", "interrupted"),
+        ("failed", "interrupted"),
+        ("running", None),
+        ("succeeded", None),
+    ]
+
+
+async def test_starting_the_service_fails_the_jobs_a_restart_interrupted(app_factory: Any, database: Database) -> None:
+    from datetime import timedelta
+
+    from app.models import ImportJob, ImportStatus
+    from app.models.base import utcnow
+
+    stale = utcnow() - timedelta(hours=2)
+    async with database.session() as session:
+        job = ImportJob(
+            resource="kpi_facts",
+            filename="指标.xlsx",
+            file_format="xlsx",
+            file_sha256="0" * 64,
+            dry_run=False,
+            status=ImportStatus.running,
+            created_by="user:1",
+            created_at=stale,
+            heartbeat_at=stale,
+        )
+        session.add(job)
+    app = app_factory(webhooks_enabled=False)
+    async with app.router.lifespan_context(app), database.session() as session:
+        found = await session.get(ImportJob, job.id)
+    assert found is not None and found.status is ImportStatus.failed
+    assert found.problem is not None and found.problem["code"] == "interrupted"

@@ -11,13 +11,14 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import update
+from sqlalchemy import CursorResult, func, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database
@@ -180,7 +181,7 @@ async def run_job(
     tally = Tally()
     problem: dict[str, Any] | None = None
     status = ImportStatus.failed
-    await _set(database, job_id, status=ImportStatus.running, started_at=utcnow())
+    await _set(database, job_id, status=ImportStatus.running, started_at=utcnow(), heartbeat_at=utcnow())
     try:
         async with database.savepoint_session() as session:
             job = await session.get(ImportJob, job_id)
@@ -244,7 +245,7 @@ async def _run(
             if tally.rows % PROGRESS_EVERY == 0:
                 PROGRESS[job_id] = tally.rows
                 if live_updates:
-                    await _set(database, job_id, rows_processed=tally.rows)
+                    await _set(database, job_id, rows_processed=tally.rows, heartbeat_at=utcnow())
         if batch:
             await _apply(spec, session, actor, batch, now, tally)
     except FileProblem as exc:
@@ -257,3 +258,40 @@ async def _run(
 async def _set(database: Database, job_id: int, **values: Any) -> None:
     async with database.session() as session:
         await session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+
+
+INTERRUPTED = {
+    "code": "interrupted",
+    "detail": "服务在导入过程中重启，未写入任何数据，请重新上传 / the server restarted during the import; nothing was "
+    "written: upload the file again",
+}
+
+
+async def fail_abandoned(database: Database, stale_after: timedelta) -> int:
+    """Marks failed the jobs whose worker is gone (queued or running, no heartbeat for `stale_after`).
+
+    Their transaction died with the worker, so nothing was written. On SQLite a job still running holds the
+    write lock, so this waits (busy timeout) and gives up rather than touch it; so it does when the database
+    is unreachable or not migrated yet (readiness reports those).
+    """
+    now = utcnow()
+    cut_off = now - stale_after
+    try:
+        async with database.session() as session:
+            result = await session.execute(
+                update(ImportJob)
+                .where(
+                    ImportJob.status.in_((ImportStatus.queued, ImportStatus.running)),
+                    func.coalesce(ImportJob.heartbeat_at, ImportJob.created_at) < cut_off,
+                )
+                .values(status=ImportStatus.failed, finished_at=now, problem=INTERRUPTED)
+                .execution_options(synchronize_session=False)
+            )
+    except SQLAlchemyError:
+        # Busy (SQLite: a live import holds the lock), unreachable, or not migrated yet: the next start checks.
+        logger.warning("abandoned import jobs not checked", exc_info=True)
+        return 0
+    count = result.rowcount if isinstance(result, CursorResult) else 0
+    if count:
+        logger.warning("%s abandoned import jobs marked failed", count)
+    return count
