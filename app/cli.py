@@ -1,4 +1,5 @@
-"""`zhaoshang` console: serve, migrate, demo-data, create-user, create-client, openapi."""
+"""`zhaoshang` console: serve, migrate, demo-data, create-user, create-client, webhooks run-once,
+compact-changes, openapi."""
 
 import argparse
 import asyncio
@@ -106,12 +107,55 @@ def cmd_create_client(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def cmd_webhooks_run_once(_args: argparse.Namespace, settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from app.services.webhooks.worker import new_http_client, run_once
+
+    async def runner() -> dict[str, object]:
+        database = Database(settings)
+        try:
+            async with new_http_client(settings) as http:
+                result = await run_once(database, settings, http, datetime.now(UTC), drain=True)
+        finally:
+            await database.dispose()
+        d = result.dispatch
+        return {
+            "events": result.events,
+            "pruned": result.pruned,
+            "sent": d.sent,
+            "succeeded": d.succeeded,
+            "retrying": d.retrying,
+            "failed": d.failed,
+        }
+
+    print(json.dumps(asyncio.run(runner()), ensure_ascii=False))
+
+
+def cmd_compact_changes(args: argparse.Namespace, settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.services.change_feed import compact
+
+    days = args.tombstone_days or settings.change_tombstone_days
+    cut_off = datetime.now(UTC) - timedelta(days=days)
+    result = _run_in_session(settings, lambda session: compact(session, forget_deletions_before=cut_off))
+    print(json.dumps({"superseded": result.superseded, "tombstones": result.tombstones, "tombstone_days": days}))
+
+
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> None:
     from app.main import create_app
 
     spec = create_app(settings).openapi()
     Path(args.output).write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"OpenAPI written to {args.output}")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +185,18 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--name", required=True)
     client.add_argument("--scopes", required=True, help='space-separated, e.g. "users:read audit:read"')
     client.set_defaults(handler=cmd_create_client)
+
+    webhooks = sub.add_parser("webhooks", help="webhook deliveries").add_subparsers(dest="action", required=True)
+    webhooks.add_parser(
+        "run-once", help="find time-based events and send every delivery due now (what the server loop does)"
+    ).set_defaults(handler=cmd_webhooks_run_once)
+
+    compact_changes = sub.add_parser(
+        "compact-changes",
+        help="keep one change per row in the change log; forget deletions older than CHANGE_TOMBSTONE_DAYS",
+    )
+    compact_changes.add_argument("--tombstone-days", type=_positive, help="override CHANGE_TOMBSTONE_DAYS (at least 1)")
+    compact_changes.set_defaults(handler=cmd_compact_changes)
 
     openapi = sub.add_parser("openapi", help="write the OpenAPI document to a file")
     openapi.add_argument("--output", default="openapi.json")

@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -46,6 +47,7 @@ from app.api.v1 import (
     talents,
     users,
     visits,
+    webhooks,
     work_calendar,
     zones,
 )
@@ -56,6 +58,8 @@ from app.core.errors import install_error_handlers, problem_response
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
+from app.services.imports import runner as import_runner
+from app.services.webhooks.worker import WebhookWorker
 
 DESCRIPTION = """
 **招商办业务系统 API**：登记引进企业（集团、集聚区、地块）、招商项目与节点督办、营收/税收/固定资产投资指标与目标、
@@ -121,6 +125,11 @@ TAGS = [
         "description": "Rollups computed in SQL: settlement cohorts, groups, zones, pipeline, service-desk and "
         "talent figures",
     },
+    {
+        "name": "webhooks 事件推送",
+        "description": "Subscriptions of other systems to events (stage changes, overdue milestones, service-request "
+        "breaches, disclosures), signed with HMAC-SHA256, retried with back-off, with a delivery log",
+    },
     {"name": "health 运维", "description": "Liveness and readiness probes"},
 ]
 
@@ -162,9 +171,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await database.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Jobs of a worker that died (a restart) would otherwise show "running" for ever.
+        await import_runner.fail_abandoned(database, timedelta(seconds=settings.import_stale_seconds))
+        # The webhook loop reads the app's clock each round (tests may set it).
+        worker = WebhookWorker(database, settings, lambda: app.state.clock.now()) if settings.webhooks_enabled else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            await database.dispose()
 
     app = FastAPIOffline(
         title="zhaoshang 招商办业务系统 API",
@@ -241,6 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports,
         changes,
         imports,
+        webhooks,
     ):
         api.include_router(module.router)
     api.include_router(talent_applications.household_registrations)

@@ -90,3 +90,15 @@ def test_openapi_is_written_to_a_file(tmp_path: Path, scratch_url: str) -> None:
     spec = json.loads(target.read_text(encoding="utf-8"))
     assert spec["info"]["title"].startswith("zhaoshang")
     assert "/api/v1/auth/token" in spec["paths"]
+
+
+def test_compact_changes_keeps_one_change_per_row(migrated_url: str) -> None:
+    assert _run(migrated_url, "demo-data").returncode == 0
+    first = _run(migrated_url, "compact-changes")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["tombstone_days"] == 90 and report["tombstones"] == 0
+    again = json.loads(_run(migrated_url, "compact-changes").stdout)
+    assert again["superseded"] == 0  # the first run left one change per row
+    refused = _run(migrated_url, "compact-changes", "--tombstone-days", "0")
+    assert refused.returncode != 0 and "at least 1" in refused.stderr

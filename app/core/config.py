@@ -64,7 +64,19 @@ class Settings(BaseSettings):
     # Idempotency-Key on POST: how long a key replays, and when an unfinished claim counts as abandoned.
     idempotency_retention_hours: int = Field(default=24, ge=1, le=720)
     idempotency_stale_seconds: int = Field(default=300, ge=10, le=86_400)
+    # Change feeds: a deletion is remembered this long; a mirror that has not read its feed for longer rebuilds.
+    change_tombstone_days: int = Field(default=90, ge=1, le=3650)
+    # An import job queued or running with no heartbeat for this long lost its worker (checked at start-up).
+    import_stale_seconds: int = Field(default=600, ge=60, le=86_400)
     gzip_minimum_bytes: int = Field(default=1024, ge=0)
+    # Webhooks: a background loop in each server process scans for time-based events and sends deliveries.
+    webhooks_enabled: bool = True
+    webhooks_max_attempts: int = Field(default=8, ge=1, le=20, description="attempts before a delivery fails")
+    webhooks_retry_base_seconds: int = Field(default=30, ge=1, le=3600, description="first retry; ×4 each time")
+    webhooks_timeout_seconds: int = Field(default=5, ge=1, le=60)
+    webhooks_poll_seconds: int = Field(default=5, ge=1, le=3600, description="how often due deliveries are sent")
+    webhooks_scan_seconds: int = Field(default=60, ge=1, le=86_400, description="time-based events scan")
+    webhooks_retention_days: int = Field(default=30, ge=1, le=3650, description="finished deliveries kept")
     log_level: str = "INFO"
 
     host: str = "127.0.0.1"

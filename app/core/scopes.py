@@ -34,6 +34,7 @@ SCOPES: dict[str, str] = {
     "decisions:write": "记录会议与决策 / record meetings and the decisions taken at them",
     "reports:read": "查看报告 / generate the annual work report and the statutory disclosure report; read snapshots",
     "reports:write": "冻结报告 / freeze reports as snapshots; enter the yearly enforcement figures",
+    "webhooks:manage": "管理事件推送 / manage webhook subscriptions and their secrets; read and retry deliveries",
 }
 
 # Clearances: what a caller must hold to see personal data and confidential project names.

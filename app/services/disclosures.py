@@ -32,6 +32,7 @@ from app.schemas.disclosure import (
 from app.services import audit
 from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
+from app.services.webhooks import events as webhook_events
 
 # 《政府信息公开条例》第二十条: the item that obliges each kind of document to be published, when unsaid.
 DEFAULT_LEGAL_BASIS = {
@@ -153,6 +154,8 @@ async def create_item(session: AsyncSession, actor: Principal, data: DisclosureC
     session.add(item)
     await session.flush()
     audit.record(session, actor, "create", "disclosure_item", item.id, None, _snapshot(item))
+    if item.published_at <= now:  # public at once; a scheduled item is announced by the scanner when its time comes
+        await webhook_events.disclosure_published(session, item.id, now)
     return item
 
 
@@ -166,6 +169,7 @@ async def update_item(
 ) -> DisclosureItem:
     item = await get_item(session, item_id)
     check_version(item.version, expected)
+    was_public = item.published_at <= now
     changes = data.model_dump(exclude_unset=True)
     scheduled = changes.pop("scheduled", None)
     if item.published_at <= now and changes.get("published_at", item.published_at) > now:
@@ -201,6 +205,8 @@ async def update_item(
         item.updated_at = now  # a channel change moves the version too
     await session.flush()
     audit.record(session, actor, "update", "disclosure_item", item.id, before, after)
+    if not was_public and item.published_at <= now:  # a scheduled item published now
+        await webhook_events.disclosure_published(session, item.id, now)
     return item
 
 

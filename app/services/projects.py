@@ -29,6 +29,7 @@ from app.services.entered_dates import not_before_project, not_in_future
 from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.trees import in_zone
 from app.services.versioning import check_version
+from app.services.webhooks import events as webhook_events
 
 PROJECT_SORTS: dict[str, Any] = {
     "introduced_on": Project.introduced_on,
@@ -260,4 +261,8 @@ async def change_stage(
     project.stage_since = data.occurred_on
     await session.flush()
     audit.record(session, actor, "stage_change", "project", project.id, before, audit.snapshot(project))
+    # Subscribers hear of it in this transaction's outbox: a rolled-back change is never announced.
+    await webhook_events.stage_changed(
+        session, project, event.id, event.from_stage, event.to_stage, event.occurred_on, event.recorded_at
+    )
     return event
