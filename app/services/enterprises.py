@@ -131,8 +131,9 @@ def _snapshot(enterprise: Enterprise) -> dict[str, Any]:
 async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> None:
     code = changes.get("industry_code")
     if code is not None:
-        section = await session.scalar(select(Industry.section_code).where(Industry.code == code))
-        if section is None:
+        # session.get: an import holds the divisions in its session, so this costs no query there.
+        industry = await session.get(Industry, code)
+        if industry is None or industry.section_code is None:  # a section (门类) is not a division
             raise field_problem(
                 422,
                 "unknown_industry",

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, get_args, get_origin
 
 from pydantic import AwareDatetime, BaseModel
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
@@ -162,11 +163,21 @@ def refusal(index: int, exc: ProblemError, default_field: str) -> Refusal:
 RowWriter = Callable[[AsyncSession, Principal, Any, datetime], Awaitable[Outcome]]
 
 
-def row_by_row(write: RowWriter, default_field: str) -> Apply:
-    """Writes each row in its own savepoint: a refused row is undone alone and the next rows still run,
-    so the report holds every row the service refuses, not only the first."""
+def row_by_row(write: RowWriter, default_field: str, keep: tuple[type[Any], ...] = ()) -> Apply:
+    """Writes a batch in one savepoint; if the service refuses a row, the batch is undone and written again
+    row by row, each row in its own savepoint, so the report holds every refused row, not only the first.
+
+    `keep`: reference tables (industries, zones) held in the session for the batch, so the services'
+    `session.get` of them is answered from the identity map instead of one query per row.
+    """
 
     async def apply(session: AsyncSession, actor: Principal, rows: list[BaseModel], now: datetime) -> Applied:
+        held = [list(await session.scalars(select(model))) for model in keep]
+        try:
+            async with session.begin_nested():  # most files have no refused row: one savepoint per batch
+                return Applied(outcomes=[await write(session, actor, row, now) for row in rows])
+        except ProblemError:
+            pass
         applied = Applied()
         for index, row in enumerate(rows):
             try:
@@ -174,6 +185,7 @@ def row_by_row(write: RowWriter, default_field: str) -> Apply:
                     applied.outcomes.append(await write(session, actor, row, now))
             except ProblemError as exc:
                 applied.refused.append(refusal(index, exc, default_field))
+        del held
         return applied
 
     return apply

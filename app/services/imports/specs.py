@@ -19,7 +19,7 @@ from app.core.clock import shanghai_date
 from app.core.errors import ConflictError, ProblemError, field_problem
 from app.core.principal import Principal
 from app.core.scopes import CONFIDENTIAL, PERSONAL_DATA
-from app.models import DisclosureItem, Enterprise, Milestone, Project, TalentPerson
+from app.models import DisclosureItem, Enterprise, Industry, Milestone, Project, TalentPerson, Zone
 from app.schemas.common import Id
 from app.schemas.disclosure import DisclosureCreate, DisclosureRead, DisclosureUpdate
 from app.schemas.enterprise import EnterpriseCreate, EnterpriseRead, EnterpriseUpdate
@@ -115,7 +115,7 @@ ENTERPRISES = ImportSpec(
     columns=_ENTERPRISE_COLUMNS,
     key=key_of("uscc"),
     parse=parse_with(EnterpriseCreate),
-    apply=row_by_row(_write_enterprise, "uscc"),
+    apply=row_by_row(_write_enterprise, "uscc", keep=(Industry, Zone)),
     batch_size=500,
     ignored_headers=_read_only(EnterpriseRead, _ENTERPRISE_COLUMNS),
 )
@@ -191,7 +191,7 @@ PROJECTS = ImportSpec(
     columns=_PROJECT_COLUMNS,
     key=key_of("name"),
     parse=parse_with(ProjectCreate),
-    apply=row_by_row(_write_project, "name"),
+    apply=row_by_row(_write_project, "name", keep=(Industry, Zone)),
     batch_size=500,
     ignored_headers=_read_only(ProjectRead, _PROJECT_COLUMNS),
 )
