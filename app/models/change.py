@@ -22,14 +22,22 @@ from app.models.consultation_event import ConsultationAppointment, ConsultationE
 from app.models.department import Department
 from app.models.disclosure import DisclosureItem, DisclosureItemChannel, DisclosureRemedy, DisclosureRequest
 from app.models.enterprise import Enterprise, EnterpriseContact, EnterpriseInvestorClass
-from app.models.kpi import KpiFact
+from app.models.kpi import KpiFact, Metric
 from app.models.land_parcel import LandParcel
 from app.models.meeting import MajorDecision, Meeting
-from app.models.project import Milestone, MilestoneReplan, Project
+from app.models.project import Escalation, Milestone, MilestoneReplan, MilestoneTemplate, Project
+from app.models.service_officer import ServiceOfficerAssignment
 from app.models.service_request import ServiceRequest, ServiceType
-from app.models.talent import ApartmentAllocation, HouseholdRegistration, TalentGreenCard, TalentPerson
+from app.models.talent import (
+    ApartmentAllocation,
+    ApartmentBatch,
+    ApartmentUnit,
+    HouseholdRegistration,
+    TalentGreenCard,
+    TalentPerson,
+)
 from app.models.visit import Visit
-from app.models.zone import Zone
+from app.models.zone import Zone, ZoneAreaVersion
 
 
 class Change(Base):
@@ -92,11 +100,16 @@ TRACKED: dict[type[Any], tuple[tuple[str, Rows], ...]] = {
     EnterpriseContact: (("enterprises", _parent("enterprise_id")),),
     EnterpriseInvestorClass: (("enterprises", _parent("enterprise_id")),),
     Zone: (("zones", _own),),
+    ZoneAreaVersion: (("zone_area_versions", _own),),
     LandParcel: (("land_parcels", _own),),
     Project: (("projects", _own),),
     Milestone: (("milestones", _own),),
     MilestoneReplan: (("milestones", _parent("milestone_id")),),
+    Escalation: (("escalations", _own),),
+    MilestoneTemplate: (("milestone_templates", _own),),
+    Metric: (("metrics", _own),),
     KpiFact: (("kpi_facts", _own),),
+    ServiceOfficerAssignment: (("service_officer_assignments", _own),),
     ServiceRequest: (("service_requests", _own), ("visits", _parent("visit_id"))),
     Department: (("departments", _own),),
     ServiceType: (("service_types", _own),),
@@ -104,7 +117,9 @@ TRACKED: dict[type[Any], tuple[tuple[str, Rows], ...]] = {
     ConsultationEvent: (("consultation_events", _own),),
     ConsultationAppointment: (("consultation_events", _parent("event_id")),),
     TalentPerson: (("talents", _own),),
-    ApartmentAllocation: (("apartment_allocations", _own),),
+    ApartmentBatch: (("apartment_batches", _own),),
+    ApartmentUnit: (("apartment_units", _own), ("apartment_batches", _parent("batch_id"))),
+    ApartmentAllocation: (("apartment_allocations", _own), ("apartment_units", _parent("unit_id"))),
     HouseholdRegistration: (("household_registrations", _own),),
     TalentGreenCard: (("talent_green_cards", _own),),
     DisclosureItem: (("disclosure_items", _own),),

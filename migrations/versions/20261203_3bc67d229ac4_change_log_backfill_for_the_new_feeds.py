@@ -16,6 +16,13 @@ import app.models.types
 # Resources that got a change feed in this release: their existing rows each get one change, so a mirror
 # built from the feed alone starts complete (as the first feeds' migration did for theirs).
 BACKFILL = (
+    ("zone_area_versions", "zone_area_versions"),
+    ("escalations", "escalations"),
+    ("milestone_templates", "milestone_templates"),
+    ("metrics", "metrics"),
+    ("service_officer_assignments", "service_officer_assignments"),
+    ("apartment_batches", "apartment_batches"),
+    ("apartment_units", "apartment_units"),
     ("departments", "departments"),
     ("service_types", "service_types"),
     ("visits", "visits"),

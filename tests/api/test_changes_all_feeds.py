@@ -25,6 +25,8 @@ LISTS = {
     "visits": "/api/v1/visits",
     "consultation_events": "/api/v1/consultation-events",
     "talents": "/api/v1/talents",
+    "apartment_batches": "/api/v1/talent-apartments/batches",
+    "apartment_units": "/api/v1/talent-apartments/units",
     "apartment_allocations": "/api/v1/talent-apartments/allocations",
     "household_registrations": "/api/v1/household-registrations",
     "talent_green_cards": "/api/v1/talent-green-cards",
@@ -36,9 +38,21 @@ LISTS = {
 }
 
 
+# Listed per parent (a project's milestones and escalations, a zone's area versions, an enterprise's team) or
+# without paging (metrics, templates): the demo-data mirror below is compared with these.
+PER_PARENT = {
+    "milestones",
+    "escalations",
+    "zone_area_versions",
+    "service_officer_assignments",
+    "metrics",
+    "milestone_templates",
+}
+
+
 def test_every_logged_resource_has_a_feed_and_a_list_to_check_it_against() -> None:
     assert {f.resource for f in FEEDS} == CHANGE_RESOURCES
-    assert set(LISTS) == CHANGE_RESOURCES - {"milestones"}
+    assert set(LISTS) == CHANGE_RESOURCES - PER_PARENT
 
 
 async def listed(client: httpx.AsyncClient, headers: Headers, url: str) -> dict[int, Any]:
@@ -64,6 +78,40 @@ async def test_a_mirror_of_the_demo_data_from_the_feed_alone_equals_the_list(
     mirror: dict[int, Any] = {}
     apply(mirror, items)
     assert mirror == source
+
+
+async def unpaged(client: httpx.AsyncClient, headers: Headers, url: str) -> dict[int, Any]:
+    response = await client.get(url, headers=headers)
+    assert response.status_code == 200, response.text
+    return {item["id"]: item for item in response.json()}
+
+
+async def test_the_per_parent_feeds_mirror_their_lists_too(client: httpx.AsyncClient, demo_leader: Headers) -> None:
+    async def mirror(resource: str) -> dict[int, Any]:
+        items, _ = await read_all(client, demo_leader, url=f"/api/v1/changes/{resource}")
+        rows: dict[int, Any] = {}
+        apply(rows, items)
+        return rows
+
+    assert await mirror("metrics") == await unpaged(client, demo_leader, "/api/v1/metrics")
+    assert await mirror("milestone_templates") == await unpaged(client, demo_leader, "/api/v1/milestone-templates")
+    projects = await listed(client, demo_leader, "/api/v1/projects")
+    milestones: dict[int, Any] = {}
+    escalations: dict[int, Any] = {}
+    for project_id in projects:
+        milestones |= await unpaged(client, demo_leader, f"/api/v1/projects/{project_id}/milestones")
+        escalations |= await unpaged(client, demo_leader, f"/api/v1/projects/{project_id}/escalations")
+    assert milestones and await mirror("milestones") == milestones
+    assert await mirror("escalations") == escalations
+    areas: dict[int, Any] = {}
+    for zone in (await listed(client, demo_leader, "/api/v1/zones")).values():
+        if zone["kind"] != "cluster":
+            areas |= await unpaged(client, demo_leader, f"/api/v1/zones/{zone['id']}/area-versions")
+    assert areas and await mirror("zone_area_versions") == areas
+    teams: dict[int, Any] = {}
+    for enterprise_id in await listed(client, demo_leader, "/api/v1/enterprises"):
+        teams |= await unpaged(client, demo_leader, f"/api/v1/enterprises/{enterprise_id}/service-officers/history")
+    assert teams and await mirror("service_officer_assignments") == teams
 
 
 async def feed(client: httpx.AsyncClient, headers: Headers, resource: str, cursor: str | None) -> list[Any]:

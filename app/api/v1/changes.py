@@ -19,6 +19,7 @@ from app.api.v1 import (
     meetings,
     milestones,
     projects,
+    service_officers,
     service_requests,
     talent_apartments,
     talents,
@@ -33,20 +34,22 @@ from app.schemas.consultation_event import ConsultationEventRead
 from app.schemas.department import DepartmentRead
 from app.schemas.disclosure import DisclosureRead, DisclosureRequestRead, RemedyRead
 from app.schemas.enterprise import EnterpriseRead
-from app.schemas.kpi import FactRead
+from app.schemas.kpi import FactRead, MetricRead
 from app.schemas.land_parcel import LandParcelRead
 from app.schemas.meeting import DecisionRead, MeetingRead
-from app.schemas.project import MilestoneRead, ProjectRead
+from app.schemas.project import EscalationRead, MilestoneRead, ProjectRead, TemplateRead
+from app.schemas.service_officer import AssignmentRead
 from app.schemas.service_request import ServiceRequestRead
 from app.schemas.service_type import ServiceTypeRead
-from app.schemas.talent import AllocationRead, ApplicationRead, GreenCardRead, TalentRead
+from app.schemas.talent import AllocationRead, ApplicationRead, BatchRead, GreenCardRead, TalentRead, UnitRead
 from app.schemas.visit import VisitRead
-from app.schemas.zone import ZoneRead
+from app.schemas.zone import AreaVersionRead, ZoneRead
 from app.services import change_feed
 from app.services import consultation_events as fair_service
 from app.services import kpi_facts as kpi_service
 from app.services import meetings as meeting_service
 from app.services import milestones as milestone_service
+from app.services import talent_apartments as apartment_service
 from app.services import visits as visit_service
 
 router = APIRouter(prefix="/changes", tags=["sync 数据同步"], responses=problem_responses(401, 403, 422))
@@ -116,6 +119,21 @@ async def _allocations(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseMode
     return {i: talent_apartments.allocation_read(row, ctx.today) for i, row in rows.items()}
 
 
+async def _assignments(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    reads = await service_officers.reads(ctx.session, list(rows.values()))
+    return {read.id: read for read in reads}
+
+
+async def _batches(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    counts = await apartment_service.unit_counts(ctx.session, list(rows))
+    return {i: talent_apartments.batch_read(row, counts[i]) for i, row in rows.items()}
+
+
+async def _units(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
+    occupied = await apartment_service.occupied_units(ctx.session, list(rows), ctx.today)
+    return {i: talent_apartments.unit_read(row, i in occupied) for i, row in rows.items()}
+
+
 async def _disclosure_items(ctx: Context, rows: dict[int, Any]) -> dict[int, BaseModel]:
     return {i: disclosures.to_read(row, ctx.now) for i, row in rows.items()}
 
@@ -146,16 +164,23 @@ class Feed:
 FEEDS = (
     Feed("enterprises", "enterprises:read", EnterpriseRead, _enterprises, "企业"),
     Feed("zones", "zones:read", ZoneRead, _plain(ZoneRead), "集聚区"),
+    Feed("zone_area_versions", "zones:read", AreaVersionRead, _plain(AreaVersionRead), "集聚区面积口径"),
     Feed("land_parcels", "land_parcels:read", LandParcelRead, _plain(LandParcelRead), "地块"),
     Feed("projects", "projects:read", ProjectRead, _projects, "项目"),
     Feed("milestones", "projects:read", MilestoneRead, _milestones, "项目节点"),
+    Feed("escalations", "projects:read", EscalationRead, _plain(EscalationRead), "督办"),
+    Feed("milestone_templates", "projects:read", TemplateRead, _plain(TemplateRead), "节点模板"),
+    Feed("metrics", "kpis:read", MetricRead, _plain(MetricRead), "指标"),
     Feed("kpi_facts", "kpis:read", FactRead, _kpi_facts, "指标数据"),
+    Feed("service_officer_assignments", "services:read", AssignmentRead, _assignments, "首席服务官任职"),
     Feed("departments", "services:read", DepartmentRead, _plain(DepartmentRead), "部门"),
     Feed("service_types", "services:read", ServiceTypeRead, _plain(ServiceTypeRead), "服务事项"),
     Feed("service_requests", "services:read", ServiceRequestRead, _service_requests, "服务诉求"),
     Feed("visits", "services:read", VisitRead, _visits, "走访"),
     Feed("consultation_events", "services:read", ConsultationEventRead, _consultation_events, "问诊会"),
     Feed("talents", "talents:read", TalentRead, _talents, "人才"),
+    Feed("apartment_batches", "talents:read", BatchRead, _batches, "人才公寓批次"),
+    Feed("apartment_units", "talents:read", UnitRead, _units, "人才公寓房源"),
     Feed("apartment_allocations", "talents:read", AllocationRead, _allocations, "人才公寓分配"),
     Feed(
         "household_registrations",

@@ -2,6 +2,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, page_params, require, set_etag
 from app.core.errors import ProblemError, problem_responses
@@ -25,7 +26,7 @@ router = APIRouter(tags=["service desk 企业服务"], responses=problem_respons
 TEAM = "/enterprises/{enterprise_id}/service-officers"
 
 
-async def _reads(session: SessionDep, assignments: list[ServiceOfficerAssignment]) -> list[AssignmentRead]:
+async def reads(session: AsyncSession, assignments: list[ServiceOfficerAssignment]) -> list[AssignmentRead]:
     names = await service.officer_names(session, {a.officer_id for a in assignments})
     return [
         AssignmentRead(
@@ -63,7 +64,7 @@ async def get_team(
 ) -> ServiceTeam:
     enterprise = await get_enterprise(session, enterprise_id)
     day = as_of or today
-    members = await _reads(session, await service.team(session, enterprise_id, day))
+    members = await reads(session, await service.team(session, enterprise_id, day))
     set_etag(response, enterprise.version)
     return ServiceTeam(
         enterprise_id=enterprise_id,
@@ -85,7 +86,7 @@ async def get_history(
     _actor: Annotated[Principal, require("enterprises:read", "services:read")],
 ) -> list[AssignmentRead]:
     await get_enterprise(session, enterprise_id)
-    return await _reads(session, await service.assignments_of(session, enterprise_id))
+    return await reads(session, await service.assignments_of(session, enterprise_id))
 
 
 @router.post(
@@ -117,7 +118,7 @@ async def add_assignment(
     )
     response.headers["Location"] = f"/api/v1{TEAM.format(enterprise_id=enterprise_id)}/history"
     set_etag(response, enterprise.version)
-    [read] = await _reads(session, [assignment])
+    [read] = await reads(session, [assignment])
     return read
 
 
@@ -141,7 +142,7 @@ async def end_assignment(
     check_version(enterprise.version, expected)
     assignment = await service.end(session, actor, enterprise, assignment_id, data.ended_on, data.note, today)
     set_etag(response, enterprise.version)
-    [read] = await _reads(session, [assignment])
+    [read] = await reads(session, [assignment])
     return read
 
 

@@ -34,23 +34,23 @@ UnitPage = Annotated[PageRequest, sort_dependency(service.UNIT_SORTS, default="c
 AllocationPage = Annotated[PageRequest, sort_dependency(service.ALLOCATION_SORTS, default="start_on")]
 
 
-def _batch(batch: ApartmentBatch, units: int) -> BatchRead:
+def batch_read(batch: ApartmentBatch, units: int) -> BatchRead:
     return BatchRead.model_validate(batch).model_copy(update={"units": units})
 
 
-def _unit(unit: ApartmentUnit, occupied: bool) -> UnitRead:
+def unit_read(unit: ApartmentUnit, occupied: bool) -> UnitRead:
     return UnitRead.model_validate(unit).model_copy(update={"occupied": occupied})
 
 
 async def _batch_reads(session: AsyncSession, batches: Sequence[ApartmentBatch]) -> list[BatchRead]:
     counts = await service.unit_counts(session, [b.id for b in batches])
-    return [_batch(b, counts[b.id]) for b in batches]
+    return [batch_read(b, counts[b.id]) for b in batches]
 
 
 def _unit_reads(day: date) -> Convert[UnitRead]:
     async def convert(session: AsyncSession, units: Sequence[ApartmentUnit]) -> list[UnitRead]:
         occupied = await service.occupied_units(session, [u.id for u in units], day)
-        return [_unit(u, u.id in occupied) for u in units]
+        return [unit_read(u, u.id in occupied) for u in units]
 
     return convert
 
@@ -116,7 +116,7 @@ async def create_batch(
     batch = await service.create_batch(session, actor, data, today)
     response.headers["Location"] = f"/api/v1/talent-apartments/batches/{batch.id}"
     set_etag(response, batch.version)
-    return _batch(batch, 0)
+    return batch_read(batch, 0)
 
 
 @router.get("/batches/{batch_id}", response_model=BatchRead, summary="Read a batch", responses=problem_responses(404))
@@ -125,7 +125,7 @@ async def get_batch(
 ) -> BatchRead:
     batch = await service.get_batch(session, batch_id)
     set_etag(response, batch.version)
-    return _batch(batch, (await service.unit_counts(session, [batch_id]))[batch_id])
+    return batch_read(batch, (await service.unit_counts(session, [batch_id]))[batch_id])
 
 
 @router.patch(
@@ -145,7 +145,7 @@ async def update_batch(
 ) -> BatchRead:
     batch = await service.update_batch(session, actor, batch_id, data, expected, today)
     set_etag(response, batch.version)
-    return _batch(batch, (await service.unit_counts(session, [batch_id]))[batch_id])
+    return batch_read(batch, (await service.unit_counts(session, [batch_id]))[batch_id])
 
 
 @router.get(
@@ -194,7 +194,7 @@ async def create_unit(
     unit = await service.create_unit(session, actor, data)
     response.headers["Location"] = f"/api/v1/talent-apartments/units/{unit.id}"
     set_etag(response, unit.version)
-    return _unit(unit, False)
+    return unit_read(unit, False)
 
 
 @router.get("/units/{unit_id}", response_model=UnitRead, summary="Read a unit", responses=problem_responses(404))
@@ -207,7 +207,7 @@ async def get_unit(
 ) -> UnitRead:
     unit = await service.get_unit(session, unit_id)
     set_etag(response, unit.version)
-    return _unit(unit, unit_id in await service.occupied_units(session, [unit_id], today))
+    return unit_read(unit, unit_id in await service.occupied_units(session, [unit_id], today))
 
 
 @router.patch(
@@ -227,7 +227,7 @@ async def update_unit(
 ) -> UnitRead:
     unit = await service.update_unit(session, actor, unit_id, data, expected)
     set_etag(response, unit.version)
-    return _unit(unit, unit_id in await service.occupied_units(session, [unit_id], today))
+    return unit_read(unit, unit_id in await service.occupied_units(session, [unit_id], today))
 
 
 @router.get(
