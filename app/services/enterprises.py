@@ -1,5 +1,6 @@
 """The enterprise registry: enterprises, their groups (parent chains), investor classes and contacts."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -194,29 +195,47 @@ _SCALARS_SET_ELSEWHERE = ("investor_classes", "contacts", "service_officer_id", 
 
 async def create_enterprise(session: AsyncSession, actor: Principal, data: EnterpriseCreate, today: date) -> Enterprise:
     await _check_uscc_free(session, data.uscc)
-    _check_date_order(data.established_on, data.settled_on, data.operations_started_on)
-    changes = data.model_dump()
-    await _check_references(session, changes)
-    if data.parent_id is not None:
-        await check_new_parent(session, Enterprise, None, data.parent_id, "group")
-    scalar_fields = {k: v for k, v in changes.items() if k not in _SCALARS_SET_ELSEWHERE}
-    since = data.service_officer_since or today
-    if data.service_officer_id is not None:
-        not_in_future("service_officer_since", since, today)
-    enterprise = Enterprise(
-        **scalar_fields, service_officer_id=data.service_officer_id, investor_classes=[], contacts=[]
-    )
-    _apply_children(enterprise, changes)
-    session.add(enterprise)
-    await session.flush()
-    audit.record(session, actor, "create", "enterprise", enterprise.id, None, _snapshot(enterprise))
-    if data.service_officer_id is not None:
-        assignment = service_officers.first_primary(session, actor, enterprise, data.service_officer_id, since)
-        await session.flush()
-        audit.record(
-            session, actor, "create", "service_officer_assignment", assignment.id, None, audit.snapshot(assignment)
-        )
+    [enterprise] = await create_enterprises(session, actor, [data], today)
     return enterprise
+
+
+async def create_enterprises(
+    session: AsyncSession, actor: Principal, rows: Sequence[EnterpriseCreate], today: date
+) -> list[Enterprise]:
+    """Registers several enterprises with two flushes in all (an import's batch). Their USCCs are the
+    caller's to have checked as free (create_enterprise does; the unique key stops a race either way)."""
+    created: list[tuple[Enterprise, EnterpriseCreate, date]] = []
+    for data in rows:
+        _check_date_order(data.established_on, data.settled_on, data.operations_started_on)
+        changes = data.model_dump()
+        await _check_references(session, changes)
+        if data.parent_id is not None:
+            await check_new_parent(session, Enterprise, None, data.parent_id, "group")
+        scalar_fields = {k: v for k, v in changes.items() if k not in _SCALARS_SET_ELSEWHERE}
+        since = data.service_officer_since or today
+        if data.service_officer_id is not None:
+            not_in_future("service_officer_since", since, today)
+        enterprise = Enterprise(
+            **scalar_fields, service_officer_id=data.service_officer_id, investor_classes=[], contacts=[]
+        )
+        _apply_children(enterprise, changes)
+        session.add(enterprise)
+        created.append((enterprise, data, since))
+    await session.flush()
+    assignments = []
+    for enterprise, data, since in created:
+        audit.record(session, actor, "create", "enterprise", enterprise.id, None, _snapshot(enterprise))
+        if data.service_officer_id is not None:
+            assignments.append(
+                service_officers.first_primary(session, actor, enterprise, data.service_officer_id, since)
+            )
+    if assignments:
+        await session.flush()
+        for assignment in assignments:
+            audit.record(
+                session, actor, "create", "service_officer_assignment", assignment.id, None, audit.snapshot(assignment)
+            )
+    return [enterprise for enterprise, _, _ in created]
 
 
 async def update_enterprise(

@@ -163,10 +163,16 @@ def refusal(index: int, exc: ProblemError, default_field: str) -> Refusal:
 RowWriter = Callable[[AsyncSession, Principal, Any, datetime], Awaitable[Outcome]]
 
 
-def row_by_row(write: RowWriter, default_field: str, keep: tuple[type[Any], ...] = ()) -> Apply:
+BatchWriter = Callable[[AsyncSession, Principal, Any, datetime], Awaitable[list[Outcome]]]
+
+
+def row_by_row(
+    write: RowWriter, default_field: str, keep: tuple[type[Any], ...] = (), batch: BatchWriter | None = None
+) -> Apply:
     """Writes a batch in one savepoint; if the service refuses a row, the batch is undone and written again
     row by row, each row in its own savepoint, so the report holds every refused row, not only the first.
 
+    `batch`: writes the whole batch at once (fewer statements) when no row is refused; else `write` per row.
     `keep`: reference tables (industries, zones) held in the session for the batch, so the services'
     `session.get` of them is answered from the identity map instead of one query per row.
     """
@@ -175,6 +181,8 @@ def row_by_row(write: RowWriter, default_field: str, keep: tuple[type[Any], ...]
         held = [list(await session.scalars(select(model))) for model in keep]
         try:
             async with session.begin_nested():  # most files have no refused row: one savepoint per batch
+                if batch is not None:
+                    return Applied(outcomes=await batch(session, actor, rows, now))
                 return Applied(outcomes=[await write(session, actor, row, now) for row in rows])
         except ProblemError:
             pass

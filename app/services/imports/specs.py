@@ -8,7 +8,7 @@ differs, so importing the same file twice changes nothing the second time.
 """
 
 from collections.abc import Hashable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Self
 
 from pydantic import BaseModel, model_validator
@@ -83,6 +83,12 @@ async def _write_enterprise(session: AsyncSession, actor: Principal, row: Enterp
     if existing is None:
         await enterprises.create_enterprise(session, actor, row, today)
         return Outcome.created
+    return await _update_enterprise(session, actor, existing, row, today)
+
+
+async def _update_enterprise(
+    session: AsyncSession, actor: Principal, existing: Enterprise, row: EnterpriseCreate, today: date
+) -> Outcome:
     changed = changed_fields(existing, _wanted(row, _ENTERPRISE_FIELDS))
     if not changed:
         return Outcome.unchanged
@@ -90,6 +96,23 @@ async def _write_enterprise(session: AsyncSession, actor: Principal, row: Enterp
         session, actor, existing.id, EnterpriseUpdate.model_validate(changed), None, today
     )
     return Outcome.updated
+
+
+async def _write_enterprises(
+    session: AsyncSession, actor: Principal, rows: list[EnterpriseCreate], now: datetime
+) -> list[Outcome]:
+    """The batch at once: its USCCs looked up in one query, its new enterprises registered together."""
+    today = shanghai_date(now)
+    stored = await session.scalars(select(Enterprise).where(Enterprise.uscc.in_([row.uscc for row in rows])))
+    by_uscc = {enterprise.uscc: enterprise for enterprise in stored}
+    outcomes = [
+        Outcome.created
+        if row.uscc not in by_uscc
+        else await _update_enterprise(session, actor, by_uscc[row.uscc], row, today)
+        for row in rows
+    ]
+    await enterprises.create_enterprises(session, actor, [row for row in rows if row.uscc not in by_uscc], today)
+    return outcomes
 
 
 _ENTERPRISE_COLUMNS = (
@@ -115,7 +138,7 @@ ENTERPRISES = ImportSpec(
     columns=_ENTERPRISE_COLUMNS,
     key=key_of("uscc"),
     parse=parse_with(EnterpriseCreate),
-    apply=row_by_row(_write_enterprise, "uscc", keep=(Industry, Zone)),
+    apply=row_by_row(_write_enterprise, "uscc", keep=(Industry, Zone), batch=_write_enterprises),
     batch_size=500,
     ignored_headers=_read_only(EnterpriseRead, _ENTERPRISE_COLUMNS),
 )
