@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -29,7 +29,8 @@ from app.core.principal import SYSTEM
 from app.core.scopes import ROLE_SCOPES, Role
 from app.core.security import create_access_token, credential_fingerprint
 from app.main import create_app
-from app.models import Base, KpiFact, Metric, User, WorkCalendarDay, WorkCalendarYear
+from app.models import Base, Change, KpiFact, Metric, User, WorkCalendarDay, WorkCalendarYear
+from app.models.types import UTCDateTime
 from app.reference.work_calendar import ARRANGEMENTS, shipped_days
 from app.schemas.user import UserCreate
 from app.services import users
@@ -140,6 +141,9 @@ async def empty_database(db: Database) -> None:
                 await conn.execute(delete(table))
             # Tables never reuse ids (AUTOINCREMENT); restart the counters so each test starts at 1.
             await conn.execute(text("DELETE FROM sqlite_sequence"))
+        # The change log as the migrations left it: one change for each seeded metric.
+        seeded = select(literal(0), literal("metrics"), Metric.id, literal(datetime.now(UTC), UTCDateTime()))
+        await conn.execute(insert(Change).from_select(["txid", "resource", "entity_id", "changed_at"], seeded))
 
 
 async def _restore_work_calendar(conn: AsyncConnection) -> None:
