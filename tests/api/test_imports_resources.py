@@ -242,8 +242,15 @@ async def test_disclosure_items_import_with_channels_and_beijing_time(
         ),
         row(DISCLOSURE_ITEMS, title="招商工作动态", category="news", channels="weibo", published_at="2018-10-09"),
     ]
-    first = await run(client, officer, csv_file(table), resource="disclosure_items")
-    assert [(e["row"], e["column"]) for e in first["errors"]] == [(3, "发布时间")]  # a date is not a time
+    impossible = row(
+        DISCLOSURE_ITEMS, title="月份不存在", category="news", channels="", published_at="2018-13-08 09:30"
+    )
+    first = await run(client, officer, csv_file([*table, impossible]), resource="disclosure_items")
+    assert [(e["row"], e["column"]) for e in first["errors"]] == [
+        (3, "发布时间"),  # a date is not a time
+        (4, "公开渠道"),
+        (4, "发布时间"),
+    ], first
     table[2][header(DISCLOSURE_ITEMS).index("发布时间")] = "2018-10-09T08:00:00+08:00"
     first = await run(client, officer, csv_file(table), resource="disclosure_items")
     assert first["status"] == "succeeded", (first["problem"], first["errors"])

@@ -126,7 +126,10 @@ def _typed(kind: str, value: Any) -> Any:
         return [part.strip() for part in _LIST_SPLIT.split(value) if part.strip()]
     if kind == "instant":
         if isinstance(value, str) and _NAIVE_INSTANT.match(value):
-            value = datetime.fromisoformat(value)
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value  # 2018-13-08 09:30: the model says what is wrong with it
         if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=SHANGHAI).isoformat()  # office time is Beijing time
         return value.isoformat() if isinstance(value, datetime) else value
