@@ -23,6 +23,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
@@ -89,6 +90,7 @@ class _Body:
         self.size = 0
         self.played = False
         self.after: list[Message] = []  # e.g. a disconnect that came while reading
+        self.complete = False  # the last chunk arrived (not a disconnect halfway)
 
     async def read(self, receive: Receive) -> None:
         # The body limit is enforced further out (RequestContextMiddleware): this reads at most that much.
@@ -102,6 +104,7 @@ class _Body:
             self.file.write(chunk)
             self.size += len(chunk)
             if not message.get("more_body", False):
+                self.complete = True
                 break
         self.digest.update(self.normalised.end())
         self.file.seek(0)
@@ -110,10 +113,11 @@ class _Body:
         async def replayed() -> Message:
             if not self.played:
                 chunk = self.file.read(_REPLAY_CHUNK)
-                more = self.file.tell() < self.size
-                if not more:
+                left = self.file.tell() < self.size
+                if not left:
                     self.close()
-                return {"type": "http.request", "body": chunk, "more_body": more}
+                # A body cut short is played as cut short: more was announced, then the disconnect comes.
+                return {"type": "http.request", "body": chunk, "more_body": left or not self.complete}
             return self.after.pop(0) if self.after else await receive()
 
         return replayed
@@ -150,10 +154,26 @@ class IdempotencyMiddleware:
             return
 
         body = _Body(headers.get("content-type", ""))
-        await body.read(receive)
+        try:
+            await body.read(receive)
+        except StarletteHTTPException as exc:  # the body limit, counted as chunks arrive
+            body.close()
+            await problem_response(exc.status_code, "payload_too_large", str(exc.detail))(scope, receive, send)
+            return
+        if not body.complete:
+            # The client went away mid-body: nothing to remember, and its retry must not find the key taken.
+            try:
+                await self.app(scope, body.replay(receive), send)
+            finally:
+                body.close()
+            return
         fingerprint = _fingerprint(scope, body.digest.digest())
         database: Database = scope["app"].state.database
-        claimed = await self._claim(database, subject, key, fingerprint)
+        try:
+            claimed = await self._claim(database, subject, key, fingerprint)
+        except BaseException:
+            body.close()
+            raise
         if claimed is not None:
             body.close()
             await claimed(scope, receive, send)

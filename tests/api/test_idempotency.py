@@ -1,6 +1,7 @@
 """Idempotency-Key on POST: replays, refusals of a reused key, parallel retries, 5xx not kept."""
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx
@@ -166,3 +167,64 @@ async def test_a_large_upload_sent_with_a_key_reaches_the_route_whole_and_replay
     assert job["result"] == {"created": 5, "updated": 0, "unchanged": 0}
     async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(ImportJob)) == 1
+
+
+async def _raw_post(app: Any, headers: Headers, chunks: list[bytes], disconnect: bool) -> tuple[int, bytes]:
+    """A POST sent chunk by chunk, as a client that may go away halfway."""
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1 or disconnect}
+        for i, c in enumerate(chunks)
+    ]
+    if disconnect:
+        messages.append({"type": "http.disconnect"})
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)  # the client is gone: nothing more comes
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/enterprises",
+        "raw_path": b"/api/v1/enterprises",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "app": app,
+    }
+    # A disconnected request may end in an error; the status sent (if any) says enough.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(app(scope, receive, send), timeout=10)
+    start = next((m for m in sent if m["type"] == "http.response.start"), None)
+    return (start["status"] if start else 0), b"".join(m.get("body", b"") for m in sent if "body" in m)
+
+
+async def test_a_client_that_goes_away_midway_does_not_take_the_key(
+    app: Any, client: httpx.AsyncClient, officer: Headers, database: Database
+) -> None:
+    import json
+
+    payload = json.dumps(body(1)).encode()
+    keyed = officer | {"Idempotency-Key": "cut-short", "Content-Type": "application/json"}
+    await _raw_post(app, keyed, [payload[:20]], disconnect=True)
+    retry = await client.post("/api/v1/enterprises", json=body(1), headers=keyed)
+    assert retry.status_code == 201, retry.text  # not 422 idempotency_key_reused
+    assert await enterprises(database) == 1
+
+
+async def test_a_chunked_body_over_the_limit_with_a_key_is_413(app_factory: Any, officer: Headers) -> None:
+    small = app_factory(max_body_bytes=2048)
+    keyed = officer | {"Idempotency-Key": "too-big", "Content-Type": "application/json"}
+    status, content = await _raw_post(small, keyed, [b"x" * 1500, b"x" * 1500], disconnect=False)
+    assert status == 413 and b"payload_too_large" in content
