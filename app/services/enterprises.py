@@ -32,6 +32,7 @@ from app.models import (
     Zone,
 )
 from app.models.base import utcnow
+from app.models.service_officer import ServiceOfficerAssignment
 from app.schemas.enterprise import EnterpriseCreate, EnterpriseUpdate
 from app.services import audit, locks, service_officers
 from app.services.entered_dates import not_in_future
@@ -346,6 +347,13 @@ async def delete_enterprise(
             in_use=in_use,
         )
     before = _snapshot(enterprise)
+    # Its officers' posts go with it (the foreign key cascades); deleted through the session first, so the
+    # change log tells mirrors of the assignments.
+    for assignment in await session.scalars(
+        select(ServiceOfficerAssignment).where(ServiceOfficerAssignment.enterprise_id == enterprise_id)
+    ):
+        await session.delete(assignment)
+    await session.flush()
     await session.delete(enterprise)
     await session.flush()
     audit.record(session, actor, "delete", "enterprise", enterprise_id, before, None)

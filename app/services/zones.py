@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, delete, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -132,9 +132,11 @@ async def delete_zone(session: AsyncSession, actor: Principal, zone_id: int, exp
         )
     before = audit.snapshot(zone)
     # Its area history goes with it; each removed version is audited like a direct delete.
+    # Deleted through the session, not in bulk, so the change log records each one for mirrors.
     for version in await session.scalars(select(ZoneAreaVersion).where(ZoneAreaVersion.zone_id == zone_id)):
         audit.record(session, actor, "delete", "zone_area_version", version.id, audit.snapshot(version), None)
-    await session.execute(delete(ZoneAreaVersion).where(ZoneAreaVersion.zone_id == zone_id))
+        await session.delete(version)
+    await session.flush()
     await session.delete(zone)
     await session.flush()
     audit.record(session, actor, "delete", "zone", zone_id, before, None)

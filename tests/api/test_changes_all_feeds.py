@@ -7,8 +7,11 @@ import httpx
 import pytest
 
 from app.api.v1.changes import FEEDS
+from app.core.scopes import Role
 from app.models import CHANGE_RESOURCES
 from tests.api.test_changes import apply, read_all
+from tests.api.test_enterprises import create
+from tests.conftest import UserFactory
 
 Headers = dict[str, str]
 
@@ -150,3 +153,33 @@ async def test_changes_that_show_elsewhere_reach_that_feed(client: httpx.AsyncCl
     assert redated.status_code == 200, redated.text
     changed = await feed(client, admin_headers, "major_decisions", at_decisions)
     assert [(i["id"], i["data"]["decided_on"]) for i in changed] == [(decision_id, "2018-09-04")]
+
+
+async def test_deleting_a_zone_or_an_enterprise_tells_the_feeds_of_what_went_with_it(
+    client: httpx.AsyncClient, admin_headers: Headers, make_user: UserFactory
+) -> None:
+    leaf = await client.post(
+        "/api/v1/zones", json={"code": "TMP", "name": "临时区域", "kind": "core"}, headers=admin_headers
+    )
+    assert leaf.status_code == 201, leaf.text
+    zone_id = leaf.json()["id"]
+    area = await client.post(
+        f"/api/v1/zones/{zone_id}/area-versions",
+        json={"area_km2": "0.20", "effective_from": "2015-01-01"},
+        headers=admin_headers,
+    )
+    assert area.status_code == 201, area.text
+    at_areas = await cursor_now(client, admin_headers, "zone_area_versions")
+    gone = await client.delete(f"/api/v1/zones/{zone_id}", headers=admin_headers | {"If-Match": "*"})
+    assert gone.status_code == 204, gone.text
+    changed = await feed(client, admin_headers, "zone_area_versions", at_areas)
+    assert [(i["id"], i["deleted"]) for i in changed] == [(area.json()["id"], True)]
+
+    officer, _ = await make_user(Role.officer)
+    created = await create(client, admin_headers, 1, service_officer_id=officer.id)
+    at_teams = await cursor_now(client, admin_headers, "service_officer_assignments")
+    [post] = (await feed(client, admin_headers, "service_officer_assignments", None))[-1:]
+    removed = await client.delete(f"/api/v1/enterprises/{created['id']}", headers=admin_headers | {"If-Match": "*"})
+    assert removed.status_code == 204, removed.text
+    changed = await feed(client, admin_headers, "service_officer_assignments", at_teams)
+    assert [(i["id"], i["deleted"]) for i in changed] == [(post["id"], True)]
