@@ -188,13 +188,17 @@ async def check_cursor(session: AsyncSession, resource: str, position: Position)
     # A mirror built from the start, or since the last forgetting, has missed nothing.
     fresh = position == START or position.generation >= horizon.generation
     if not fresh and (position.txid, position.id) < (horizon.txid, horizon.change_id):
-        raise ProblemError(
-            410,
-            "cursor_expired",
-            "游标过旧：期间的删除记录已清理，请清空镜像后从头同步（不带 cursor）/ the cursor predates deletions that "
-            "are no longer kept: empty the mirror and read the feed again from the start (no cursor)",
-        )
+        raise expired()
     return horizon.generation
+
+
+def expired() -> ProblemError:
+    return ProblemError(
+        410,
+        "cursor_expired",
+        "游标过旧：期间的删除记录已清理，请清空镜像后从头同步（不带 cursor）/ the cursor predates deletions that "
+        "are no longer kept: empty the mirror and read the feed again from the start (no cursor)",
+    )
 
 
 @dataclass(frozen=True)

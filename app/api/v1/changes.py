@@ -216,6 +216,9 @@ def _add_feed(feed: Feed) -> None:
         position = change_feed.parse_cursor(cursor)
         generation = await change_feed.check_cursor(session, feed.resource, position)
         changed = await change_feed.read_changes(session, feed.resource, position, limit)
+        if await change_feed.check_cursor(session, feed.resource, position) != generation:
+            # Deletions were forgotten while this page was read: it may lack one, so start again.
+            raise change_feed.expired()
         rows = await change_feed.current_rows(session, feed.resource, changed.entity_ids)
         visible = await feed.convert(Context(session, actor, today, now), rows)
         items = [

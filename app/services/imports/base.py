@@ -15,6 +15,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import SHANGHAI
@@ -187,7 +188,7 @@ def row_by_row(
                 if batch is not None:
                     return Applied(outcomes=await batch(session, actor, rows, now))
                 return Applied(outcomes=[await write(session, actor, row, now) for row in rows])
-        except ProblemError:
+        except (ProblemError, IntegrityError):
             pass
         applied = Applied()
         for index, row in enumerate(rows):
@@ -196,6 +197,10 @@ def row_by_row(
                     applied.outcomes.append(await write(session, actor, row, now))
             except ProblemError as exc:
                 applied.refused.append(refusal(index, exc, default_field))
+            except IntegrityError:
+                # Written by someone else meanwhile (the service checked first): this row, not the whole file.
+                message = "与同时写入的数据冲突，请重试 / conflicts with data written meanwhile: import again"
+                applied.refused.append(Refusal(index, default_field, "conflict", message))
         del held
         return applied
 
