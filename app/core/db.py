@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -26,6 +26,11 @@ def _sqlite_explicit_begin(connection: Any) -> None:
     # takes the write lock now: a long writer that only read at first could not upgrade later in WAL mode.
     if connection.get_execution_options().get("explicit_begin"):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE touched (0 where the driver cannot say)."""
+    return max(result.rowcount, 0) if isinstance(result, CursorResult) else 0
 
 
 def ensure_sqlite_directory(database_url: str) -> None:

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CursorResult, Delete, Text, cast, delete, func, select, tuple_
+from sqlalchemy import BigInteger, Delete, Text, cast, delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.core.db import rows_affected
 from app.core.errors import ProblemError
 from app.models import (
     ApartmentAllocation,
@@ -264,6 +265,4 @@ async def compact(session: AsyncSession, forget_deletions_before: datetime) -> C
 
 
 async def _deleted(session: AsyncSession, statement: Delete) -> int:
-    result = await session.execute(statement)
-    assert isinstance(result, CursorResult)  # noqa: S101 - a DELETE answers with a cursor result
-    return result.rowcount
+    return rows_affected(await session.execute(statement))

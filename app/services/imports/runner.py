@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import CursorResult, func, update
+from sqlalchemy import func, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Database
+from app.core.db import Database, rows_affected
 from app.core.principal import Principal
 from app.models import ImportJob, ImportStatus
 from app.models.base import utcnow
@@ -291,7 +291,7 @@ async def fail_abandoned(database: Database, stale_after: timedelta) -> int:
         # Busy (SQLite: a live import holds the lock), unreachable, or not migrated yet: the next start checks.
         logger.warning("abandoned import jobs not checked", exc_info=True)
         return 0
-    count = result.rowcount if isinstance(result, CursorResult) else 0
+    count = rows_affected(result)
     if count:
         logger.warning("%s abandoned import jobs marked failed", count)
     return count

@@ -9,7 +9,7 @@ differs, so importing the same file twice changes nothing the second time.
 
 from collections.abc import Hashable
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Self
 
 from pydantic import BaseModel, model_validator
 from sqlalchemy import select
@@ -55,10 +55,6 @@ def _read_only(read_model: type[BaseModel], columns: tuple[Column, ...]) -> froz
     return frozenset(Table(read_model).headers) - {c.header for c in columns}
 
 
-def _wanted(row: BaseModel, fields: set[str]) -> dict[str, Any]:
-    return row.model_dump(include=fields)
-
-
 # --- enterprises -----------------------------------------------------------------------------------------
 
 _ENTERPRISE_FIELDS = {
@@ -89,7 +85,7 @@ async def _write_enterprise(session: AsyncSession, actor: Principal, row: Enterp
 async def _update_enterprise(
     session: AsyncSession, actor: Principal, existing: Enterprise, row: EnterpriseCreate, today: date
 ) -> Outcome:
-    changed = changed_fields(existing, _wanted(row, _ENTERPRISE_FIELDS))
+    changed = changed_fields(existing, row.model_dump(include=_ENTERPRISE_FIELDS))
     if not changed:
         return Outcome.unchanged
     await enterprises.update_enterprise(
@@ -184,7 +180,7 @@ async def _write_project(session: AsyncSession, actor: Principal, row: ProjectCr
             f"项目引进日期为 {existing.introduced_on}，不能通过导入修改 / introduced on {existing.introduced_on}; "
             "an import does not change it",
         )
-    changed = changed_fields(existing, _wanted(row, _PROJECT_FIELDS))
+    changed = changed_fields(existing, row.model_dump(include=_PROJECT_FIELDS))
     if not changed:
         return Outcome.unchanged
     await projects.update_project(session, actor, existing.id, ProjectUpdate.model_validate(changed), None)
@@ -359,7 +355,7 @@ async def _write_disclosure(session: AsyncSession, actor: Principal, row: Disclo
         await disclosures.create_item(session, actor, row, now)
         return Outcome.created
     existing = await disclosures.get_item(session, found)  # with its channels
-    changed = changed_fields(existing, _wanted(row, _DISCLOSURE_FIELDS))
+    changed = changed_fields(existing, row.model_dump(include=_DISCLOSURE_FIELDS))
     if row.legal_basis_item is None:
         changed.pop("legal_basis_item", None)  # the category's default was filled in on creation
     if sorted(c.channel for c in existing.channels) != sorted(row.channels):
@@ -440,7 +436,7 @@ async def _write_talent(session: AsyncSession, actor: Principal, row: TalentCrea
             "该身份证号已登记在另一姓名下，请核对号码；更名请在系统中修改 / this national ID number is registered "
             "under another name: check the number (a rename is made in the API)",
         )
-    wanted = _wanted(row, _TALENT_FIELDS)
+    wanted = row.model_dump(include=_TALENT_FIELDS)
     for personal in ("national_id", "phone"):
         if wanted[personal] is None:
             del wanted[personal]  # an empty cell keeps what is on record; erasing is done one by one in the API

@@ -14,7 +14,6 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy import delete, func, select, update
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, rows_affected
 from app.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from app.services.webhooks.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, signature_header
 
@@ -246,10 +245,10 @@ async def dispatch_due(
 async def prune(session: AsyncSession, settings: Settings, now: datetime) -> int:
     """Deletes finished deliveries (and their attempts) older than the retention; events stay (dedup keys)."""
     cutoff = now - timedelta(days=settings.webhooks_retention_days)
-    result: Any = await session.execute(
+    result = await session.execute(
         delete(WebhookDelivery).where(
             WebhookDelivery.status.in_([DeliveryStatus.succeeded, DeliveryStatus.failed]),
             WebhookDelivery.updated_at < cutoff,
         )
     )
-    return int(result.rowcount or 0)
+    return rows_affected(result)

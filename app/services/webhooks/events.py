@@ -36,6 +36,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import JSON
 
 from app.core.clock import shanghai_date
+from app.core.db import rows_affected
 from app.models import (
     OPEN_STATUSES,
     DeliveryStatus,
@@ -157,7 +158,7 @@ async def fan_out(session: AsyncSession, event_ids: Sequence[int], now: datetime
     )
     result = await session.execute(stmt)
     await session.execute(update(WebhookEvent).where(WebhookEvent.id.in_(event_ids)).values(fanned_out=True))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_affected(result)
 
 
 async def record(
@@ -350,6 +351,6 @@ async def scan(session: AsyncSession, now: datetime) -> dict[str, int]:
         (WebhookEventType.disclosure_published, published_disclosures(session, now)),
     ):
         result = await session.execute(statement)
-        found[event_type.value] = int(getattr(result, "rowcount", 0) or 0)
+        found[event_type.value] = rows_affected(result)
     found["deliveries"] = await fan_out_pending(session, now)
     return found
