@@ -591,7 +591,8 @@ def _seed_work_calendar() -> None:
 
 def _backfill_primary_officers() -> None:
     """Enterprises that already have a service officer get the primary post that now backs it, from the
-    day they settled (or were registered): without it their teams and workloads would show no one."""
+    day they settled (or were registered): without it their teams and workloads would show no one.
+    A settlement date still ahead does not push the post into the future: the officer serves today."""
     bind = op.get_bind()
     enterprises = sa.table(
         "enterprises",
@@ -615,6 +616,7 @@ def _backfill_primary_officers() -> None:
         ).where(enterprises.c.service_officer_id.is_not(None))
     ).all()
     now = datetime.now(UTC)
+    today = now.astimezone(SHANGHAI).date()
     if rows:
         op.bulk_insert(
             assignments,
@@ -623,7 +625,7 @@ def _backfill_primary_officers() -> None:
                     "enterprise_id": enterprise_id,
                     "officer_id": officer_id,
                     "role": "primary",
-                    "started_on": settled_on or created_at.astimezone(SHANGHAI).date(),
+                    "started_on": min(settled_on or created_at.astimezone(SHANGHAI).date(), today),
                     "recorded_by": "migration 2aad09b9827a",
                     "recorded_at": now,
                 }
