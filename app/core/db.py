@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, Result, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
@@ -26,6 +27,34 @@ def _sqlite_explicit_begin(connection: Any) -> None:
     # takes the write lock now: a long writer that only read at first could not upgrade later in WAL mode.
     if connection.get_execution_options().get("explicit_begin"):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# SQLSTATE classes that mean "the server cannot serve this now": connection exceptions (08), insufficient
+# resources (53: too many connections, disk full), operator intervention (57: shutdown, restart, starting up,
+# a cancelled statement). psycopg raises OperationalError for them, as the DB-API prescribes.
+_UNAVAILABLE_SQLSTATE_CLASSES = frozenset({"08", "53", "57"})
+
+
+def _unavailable_as_operational(context: ExceptionContext) -> BaseException | None:
+    """A lost connection or a server going away raised as the OperationalError it is (the app answers 503).
+
+    asyncpg's adapter maps what it has no narrower class for, e.g. "connection was closed in the middle of
+    operation" or "terminating connection due to administrator command", to a bare DBAPIError: without this
+    a database that drops mid-request would look like a bug (500) instead of an outage to retry.
+    """
+    error = context.sqlalchemy_exception
+    if type(error) is not DBAPIError:
+        return None
+    sqlstate = str(getattr(context.original_exception, "sqlstate", None) or "")
+    if not (context.is_disconnect or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES):
+        return None
+    return OperationalError(
+        error.statement,
+        error.params,
+        context.original_exception,
+        hide_parameters=error.hide_parameters,
+        connection_invalidated=context.is_disconnect,
+    )
 
 
 def rows_affected(result: Result[Any]) -> int:
@@ -49,6 +78,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if url.get_backend_name() != "sqlite":
         kwargs |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
     engine = create_async_engine(url, **kwargs)
+    if url.get_backend_name() == "postgresql":
+        event.listen(engine.sync_engine, "handle_error", _unavailable_as_operational)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_explicit_begin)

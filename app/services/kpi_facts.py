@@ -1,6 +1,7 @@
 """Metrics and monthly KPI facts: accept monthly or cumulative reports, derive the other, stay consistent."""
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import ConflictError, NotFoundError, ProblemError
 from app.core.principal import Principal
 from app.core.scopes import SENSITIVE_KPIS
-from app.models import Enterprise, KpiFact, Metric, ReportedAs
+from app.models import Enterprise, KpiFact, Metric, ReportedAs, Target
 from app.schemas.kpi import BulkResult, FactBatch, MetricCreate, MetricUpdate
-from app.services import audit
+from app.services import audit, locks
 from app.services.calculators.cumulative import Reported, derive_year
 from app.services.calculators.periods import Period
 from app.services.pagination import Page, PageRequest, ordered, page_of
@@ -34,6 +35,17 @@ def ensure_visible(metric: Metric, scopes: frozenset[str]) -> None:
             "insufficient_scope",
             f"指标 {metric.code} 为敏感指标，需要 {SENSITIVE_KPIS} / {metric.code} figures need {SENSITIVE_KPIS}",
         )
+
+
+async def sensitive_figure_ids(session: AsyncSession, entity_type: str, ids: Collection[int]) -> set[int]:
+    """Of these facts (`kpi_fact`) or targets (`target`), the ones of a sensitive metric; a row no longer there
+    counts as sensitive, since its metric can no longer be told."""
+    model: type[KpiFact] | type[Target] = KpiFact if entity_type == "kpi_fact" else Target
+    rows = await session.execute(
+        select(model.id, Metric.sensitive).join(Metric, Metric.id == model.metric_id).where(model.id.in_(ids))
+    )
+    sensitive = {row_id: flag for row_id, flag in rows.all()}
+    return {i for i in ids if sensitive.get(i, True)}
 
 
 async def list_metrics(session: AsyncSession) -> list[Metric]:
@@ -106,9 +118,10 @@ async def list_facts(session: AsyncSession, flt: FactFilter, page: PageRequest) 
     return await page_of(session, facts_query(flt, page.sort), page)
 
 
-async def get_fact(session: AsyncSession, fact_id: int) -> KpiFact:
+async def get_fact(session: AsyncSession, fact_id: int, scopes: frozenset[str]) -> KpiFact:
+    """A fact of a sensitive metric does not exist for an uncleared caller: the same 404 as an id no row has."""
     fact = await session.get(KpiFact, fact_id)
-    if fact is None:
+    if fact is None or ((await get_metric(session, fact.metric_id)).sensitive and SENSITIVE_KPIS not in scopes):
         raise NotFoundError("kpi fact", fact_id)
     return fact
 
@@ -186,6 +199,10 @@ async def upsert_facts(session: AsyncSession, actor: Principal, batch: FactBatch
         raise _refuse(errors, "invalid_rows")
 
     groups = {(e, m, y) for e, m, y, _ in wanted}
+    # Each year is re-derived from all its stored months: a batch running beside another for the same enterprise
+    # would derive from months the other has not committed yet (a split left unknown, or taken from a stale
+    # month). Batches for one enterprise therefore run one after the other, and read the stored months after.
+    await locks.hold_rows(session, Enterprise.id, {e for e, _, _ in groups})
     stored: dict[tuple[int, int, int], dict[int, KpiFact]] = defaultdict(dict)
     for fact in await session.scalars(
         select(KpiFact).where(tuple_(KpiFact.enterprise_id, KpiFact.metric_id, KpiFact.year).in_(groups))

@@ -5,9 +5,11 @@ lock first makes them run one after the other, and the second one's check sees t
 """
 
 import zlib
+from collections.abc import Iterable
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 
 async def hold(session: AsyncSession, name: str) -> None:
@@ -18,3 +20,17 @@ async def hold(session: AsyncSession, name: str) -> None:
         # SQLite allows one writer at a time: a (no-op) write statement takes the database's write lock
         # now, and the reads that follow see every commit made before it.
         await session.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 0"))
+
+
+async def hold_rows(session: AsyncSession, key: InstrumentedAttribute[int], ids: Iterable[int]) -> None:
+    """Blocks until this transaction holds the rows whose `key` is in `ids`, as for an update (their key stays
+    usable by foreign keys meanwhile); released at commit or rollback. They are taken in key order, so two
+    transactions wanting overlapping sets queue one behind the other instead of deadlocking.
+
+    On SQLite, as for `hold`, the database's write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        wanted = sorted(set(ids))
+        await session.execute(select(key).where(key.in_(wanted)).order_by(key).with_for_update(key_share=True))
+    else:
+        await hold(session, "rows")

@@ -195,8 +195,15 @@ async def test_tax_figures_are_for_cleared_callers_only(
     assert [f["metric"] for f in listed["items"]] == ["revenue"]
     assert (await client.get("/api/v1/kpi-facts?metric=tax", headers=viewer)).status_code == 403
     tax_fact = (await client.get("/api/v1/kpi-facts?metric=tax", headers=officer)).json()["items"][0]
-    assert (await client.get(f"/api/v1/kpi-facts/{tax_fact['id']}", headers=viewer)).status_code == 403
-    assert (await client.get(f"/api/v1/kpi-facts/{tax_fact['id']}/history", headers=viewer)).status_code == 403
+    # A tax fact is hidden, not forbidden: the same 404 as an id no fact has.
+    for path in (f"/api/v1/kpi-facts/{tax_fact['id']}", f"/api/v1/kpi-facts/{tax_fact['id']}/history"):
+        hidden, missing = (
+            await client.get(path, headers=viewer),
+            await client.get(path.replace(str(tax_fact["id"]), "999999"), headers=viewer),
+        )
+        assert hidden.status_code == missing.status_code == 404
+        assert hidden.json()["code"] == missing.json()["code"] == "not_found"
+        assert hidden.json()["detail"] == missing.json()["detail"].replace("999999", str(tax_fact["id"]))
     metrics = {m["code"]: m["sensitive"] for m in (await client.get("/api/v1/metrics", headers=viewer)).json()}
     assert metrics["tax"] is True and metrics["revenue"] is False
 

@@ -62,7 +62,7 @@ async def create_metric(
 
 
 @router.patch(
-    "/metrics/{metric_id}",
+    "/metrics/{metric_id:int}",
     response_model=MetricRead,
     summary="Rename a metric or change its unit",
     responses=problem_responses(404, 412, 415, 428),
@@ -149,18 +149,17 @@ async def list_facts(
     )
 
 
-@router.get("/kpi-facts/{fact_id}", response_model=FactRead, summary="One fact", responses=problem_responses(404))
+@router.get("/kpi-facts/{fact_id:int}", response_model=FactRead, summary="One fact", responses=problem_responses(404))
 async def get_fact(
     fact_id: IdPath, response: Response, session: SessionDep, actor: Annotated[Principal, require("kpis:read")]
 ) -> FactRead:
-    fact = await service.get_fact(session, fact_id)
-    service.ensure_visible(await service.get_metric(session, fact.metric_id), actor.scopes)
+    fact = await service.get_fact(session, fact_id, actor.scopes)
     set_etag(response, fact.version)
     return fact_read(fact, await _codes(session))
 
 
 @router.get(
-    "/kpi-facts/{fact_id}/history",
+    "/kpi-facts/{fact_id:int}/history",
     response_model=list[AuditEventRead],
     summary="Corrections of a fact: who, when, old → new",
     responses=problem_responses(404),
@@ -168,8 +167,7 @@ async def get_fact(
 async def fact_history(
     fact_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("kpis:read")]
 ) -> list[AuditEventRead]:
-    fact = await service.get_fact(session, fact_id)
-    service.ensure_visible(await service.get_metric(session, fact.metric_id), actor.scopes)
+    await service.get_fact(session, fact_id, actor.scopes)  # 404 for an id the caller may not see
     trail = await audit.list_events(
         session,
         audit.AuditFilter(entity_type="kpi_fact", entity_id=str(fact_id)),
