@@ -29,14 +29,16 @@ from app.core.principal import SYSTEM
 from app.core.scopes import ROLE_SCOPES, Role
 from app.core.security import create_access_token, credential_fingerprint
 from app.main import create_app
-from app.models import Base, Change, KpiFact, Metric, User, WorkCalendarDay, WorkCalendarYear
+from app.models import Base, Change, Metric, User, WorkCalendarDay, WorkCalendarYear
 from app.models.types import UTCDateTime
 from app.reference.work_calendar import ARRANGEMENTS, shipped_days
 from app.schemas.user import UserCreate
 from app.services import users
+from tests import log_scan
 
 TEST_SECRET_KEY = "test-signing-key-0123456789abcdef-0123456789"
 DEFAULT_PASSWORD = "correct horse battery"
+DEMO_PASSWORD = "demo-password-for-tests"
 REFERENCE_TABLES = frozenset({"industries", "metrics", "work_calendar_years", "work_calendar_days"})
 PRESET_METRICS = ("revenue", "tax", "fixed_asset_investment")
 
@@ -52,6 +54,15 @@ async def _pg_admin(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _logs_hold_no_secrets_or_personal_data() -> Iterator[None]:
+    """Scans every log line of the run (tests/log_scan.py); the run fails if one holds a secret."""
+    scan, uninstall = log_scan.install((TEST_SECRET_KEY, DEFAULT_PASSWORD, DEMO_PASSWORD))
+    yield
+    uninstall()
+    assert not scan.findings, scan.report()
 
 
 @pytest.fixture(scope="session")
@@ -129,9 +140,6 @@ async def empty_database(db: Database) -> None:
     # Reference data seeded by migrations stays; everything the tests wrote goes.
     tables = [t for t in Base.metadata.sorted_tables if t.name not in REFERENCE_TABLES]
     async with db.engine.begin() as conn:
-        # Metrics seeded by the migration stay; ones a test added go (after the facts that use them).
-        await conn.execute(delete(KpiFact))
-        await conn.execute(delete(Metric).where(Metric.code.not_in(PRESET_METRICS)))
         await _restore_work_calendar(conn)
         if conn.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)
@@ -141,6 +149,8 @@ async def empty_database(db: Database) -> None:
                 await conn.execute(delete(table))
             # Tables never reuse ids (AUTOINCREMENT); restart the counters so each test starts at 1.
             await conn.execute(text("DELETE FROM sqlite_sequence"))
+        # Metrics seeded by the migration stay; ones a test added go (after the facts and targets that use them).
+        await conn.execute(delete(Metric).where(Metric.code.not_in(PRESET_METRICS)))
         # The change log as the migrations left it: one change for each seeded metric.
         seeded = select(literal(0), literal("metrics"), Metric.id, literal(datetime.now(UTC), UTCDateTime()))
         await conn.execute(insert(Change).from_select(["txid", "resource", "entity_id", "changed_at"], seeded))
@@ -249,9 +259,6 @@ async def admin_headers(make_user: UserFactory) -> dict[str, str]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
-
-
-DEMO_PASSWORD = "demo-password-for-tests"
 
 
 @pytest.fixture(scope="module")

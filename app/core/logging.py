@@ -70,6 +70,8 @@ def configure_logging(level: str) -> None:
     # must not reach the log even when an operator turns LOG_LEVEL up. SQLAlchemy's own logging is
     # covered by the engine's hide_parameters.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO; a webhook subscriber's URL may carry its own token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
