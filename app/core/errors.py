@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.context import request_id_var
 
@@ -144,16 +145,29 @@ async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    # The router names the methods of the first route on the path only (GET of GET /users, not POST).
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
     code, default_detail = _HTTP_CODES.get(exc.status_code, (f"http_{exc.status_code}", ""))
     # Framework messages are English-only and say less than ours; our own 413 detail is kept.
     detail = exc.detail if exc.status_code == 413 and exc.detail else default_detail
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem_response(
         exc.status_code,
         code,
         str(detail) or HTTPStatus(exc.status_code).phrase,
-        headers=exc.headers,
+        headers=headers,
         instance=request.url.path,
     )
 
@@ -219,7 +233,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         500: "Unexpected error (generic text, no internals): `internal_error`",
         503: "Database unavailable; retry after `Retry-After`: `service_unavailable`",
     }
+    if 415 in statuses:
+        # A route that takes a JSON body also answers a malformed one, or one over MAX_BODY_BYTES.
+        statuses = (*statuses, 400, 413)
     return {
         status: {"model": Problem, "description": descriptions[status], "content": {PROBLEM_MEDIA_TYPE: {}}}
-        for status in statuses
+        for status in sorted(set(statuses))
     }

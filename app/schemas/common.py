@@ -1,7 +1,7 @@
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, ClassVar, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -10,18 +10,43 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 T = TypeVar("T")
+
+
+def _holds(annotation: object, kinds: tuple[type, ...]) -> bool:
+    return annotation in kinds or any(_holds(arg, kinds) for arg in get_args(annotation))
+
+
+class _JsonBoolean:
+    """Stands in for a JSON boolean sent for a number, so the field itself refuses it (and errors[].loc names it)."""
 
 
 class InputModel(BaseModel):
     """Base for request bodies: unknown fields are an error, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data: object) -> object:
+        # Pydantic's lax mode reads false as 0 and true as 1; a JSON boolean sent for a number is a mistake.
+        if not isinstance(data, dict):
+            return data
+        numbers = {
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if _holds(field.annotation, (int, float, Decimal)) and not _holds(field.annotation, (bool,))
+        }
+        return {k: _JsonBoolean() if k in numbers and isinstance(v, bool) else v for k, v in data.items()}
 
 
 class PatchModel(InputModel):
@@ -37,6 +62,21 @@ class PatchModel(InputModel):
         if value is None and info.field_name not in cls.NULLABLE:
             raise ValueError("null is not allowed here; omit the field to keep its value")
         return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        # The fields are Optional only so that omitting them keeps the stored value; the schema says what a
+        # caller may send, and null is refused outside NULLABLE (generated clients must not offer it).
+        schema = handler(core_schema)
+        for name, prop in handler.resolve_ref_schema(schema).get("properties", {}).items():
+            options = prop.get("anyOf")
+            if name in cls.NULLABLE or not options or {"type": "null"} not in options:
+                continue
+            rest = [o for o in prop.pop("anyOf") if o != {"type": "null"}]
+            prop.update(rest[0] if len(rest) == 1 else {"anyOf": rest})
+            if "default" in prop and prop["default"] is None:
+                del prop["default"]
+        return schema
 
 
 class ReadModel(BaseModel):

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Self
@@ -26,6 +27,15 @@ from app.schemas.common import (
 )
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=VISIBLE_TEXT)]
+
+
+def _visible_link(value: str) -> str:
+    # Every character names and titles refuse (the BOM, soft hyphen, tag characters…), not only those in the pattern.
+    if not re.match(VISIBLE_TEXT, value):
+        raise ValueError("the link holds invisible or direction-changing characters")
+    return value
+
+
 Link = Annotated[
     str,
     StringConstraints(
@@ -33,6 +43,7 @@ Link = Annotated[
         max_length=500,
         pattern=r"^https?://[^\s<>\"\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069]+$",
     ),
+    AfterValidator(_visible_link),
 ]
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from app.models import CohortKind, MetricKind, ReportedAs
-from app.schemas.common import VISIBLE_TEXT, Flag, Id, InputModel, PatchModel, ReadModel, exact
+from app.schemas.common import VISIBLE_TEXT, EnteredDate, Flag, Id, InputModel, PatchModel, ReadModel, exact
 from app.services.calculators.kpi import Light
 
 MetricCode = Annotated[str, StringConstraints(min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")]
@@ -49,7 +49,9 @@ class FactIn(InputModel):
     """One reported figure. Name the enterprise by `enterprise_id` or by `uscc`."""
 
     enterprise_id: Id | None = None
-    uscc: Annotated[str, StringConstraints(min_length=18, max_length=18, to_upper=True)] | None = None
+    uscc: (
+        Annotated[str, StringConstraints(min_length=18, max_length=18, to_upper=True, pattern=VISIBLE_TEXT)] | None
+    ) = None
     metric: MetricCode = Field(description="e.g. revenue, tax, fixed_asset_investment")
     period: PeriodText = Field(description="The month, YYYY-MM")
     reported_as: ReportedAs = Field(description="monthly: the month's own value; ytd: the 1–N月 cumulative")
@@ -114,8 +116,8 @@ class CohortRead(ReadModel):
 
 class MemberIn(InputModel):
     enterprise_id: Id
-    joined_on: date
-    left_on: date | None = None
+    joined_on: EnteredDate
+    left_on: EnteredDate | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

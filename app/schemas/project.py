@@ -127,7 +127,7 @@ class MilestoneCreate(InputModel):
     track: Track
     name: Title
     planned_on: BusinessDate | None = Field(default=None, description="Original due date; null = unscheduled")
-    sort_order: Annotated[int, Field(ge=0, le=10_000)] = 0
+    sort_order: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 0
     note: Text | None = None
 
 
@@ -135,7 +135,7 @@ class MilestoneUpdate(PatchModel):
     NULLABLE = frozenset({"completed_on", "note"})
 
     name: Title | None = None
-    sort_order: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    sort_order: Annotated[int, Field(strict=True, ge=0, le=10_000)] | None = None
     note: Text | None = None
     completed_on: BusinessDate | None = Field(
         default=None, description="The day it was done (entered, never the future); null reopens it"
@@ -173,7 +173,7 @@ class MilestoneRead(ReadModel):
 class TemplateItem(InputModel):
     track: Track
     name: Title
-    offset_days: Annotated[int, Field(ge=0, le=3650, description="Days after the start date")]
+    offset_days: Annotated[int, Field(strict=True, ge=0, le=3650, description="Days after the start date")]
 
 
 class TemplateCreate(InputModel):

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.models import ReportKind
-from app.schemas.common import EnteredDate, InputModel, ShortText
+from app.schemas.common import VISIBLE_TEXT, EnteredDate, InputModel, ShortText
 
 # --- the statutory annual disclosure report (2021 format) --------------------------------------------------
 
@@ -84,7 +84,10 @@ class SnapshotCreate(InputModel):
     )
     as_of: EnteredDate | None = Field(default=None, description="annual_work only: the day figures are counted to")
     key_cohort: str | None = Field(
-        default=None, max_length=32, description="annual_work only: the key-projects cohort (default key-<year>)"
+        default=None,
+        max_length=32,
+        pattern=VISIBLE_TEXT,
+        description="annual_work only: the key-projects cohort (default key-<year>)",
     )
     title: ShortText | None = None
 

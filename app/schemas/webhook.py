@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
@@ -6,12 +7,15 @@ import httpx
 from pydantic import AfterValidator, Field, StringConstraints
 
 from app.models import DeliveryStatus, WebhookEventType
-from app.schemas.common import Flag, InputModel, PatchModel, ReadModel, ShortText
+from app.schemas.common import VISIBLE_TEXT, Flag, InputModel, PatchModel, ReadModel, ShortText
 
 MAX_URL_LENGTH = 2000
 
 
 def _receiver_url(value: str) -> str:
+    # Direction overrides, zero-width marks and the BOM would make the URL an admin reads differ from the one called.
+    if not re.match(VISIBLE_TEXT, value):
+        raise ValueError("the URL holds invisible or direction-changing characters")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https"):
         raise ValueError("only http:// and https:// URLs can receive webhooks")

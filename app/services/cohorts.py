@@ -24,6 +24,7 @@ from app.models import (
 from app.schemas.kpi import CohortCreate, MemberIn, TargetIn
 from app.services import audit
 from app.services.calculators.periods import Period
+from app.services.kpi_facts import ensure_visible
 from app.services.trees import in_zone, subtree
 
 
@@ -167,6 +168,7 @@ async def upsert_target(session: AsyncSession, actor: Principal, cohort_id: int,
     metric = await session.scalar(select(Metric).where(Metric.code == data.metric))
     if metric is None:
         raise unknown_reference("metric", "metric", data.metric)
+    ensure_visible(metric, actor.scopes)  # a tax target is set, as tax figures are sent, by cleared callers only
     target = await session.scalar(
         select(Target).where(
             Target.cohort_id == cohort_id,

@@ -1,11 +1,15 @@
 """Bad input found by hand (a bad-input hunt): each gets a clear problem, and nothing is written."""
 
 import json
-from typing import Any
+import re
+from datetime import date
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
+from app.schemas.common import ISO_DATE, InputModel, PatchModel
 from tests.conftest import DEFAULT_PASSWORD
 
 NEW_USER = {"username": "zhao.li", "display_name": "赵丽", "role": "officer", "password": DEFAULT_PASSWORD}
@@ -23,14 +27,36 @@ async def _audit_count(client: httpx.AsyncClient, headers: dict[str, str]) -> in
         "/api/v1/users/9223372036854775808",
         "/api/v1/users/2147483648",
         "/api/v1/users/0",
-        "/api/v1/clients/-9223372036854775809",
         "/api/v1/audit-events?actor_id=99999999999999999999999",
+        "/api/v1/audit-events?actor_id=-9223372036854775809",
     ],
 )
 async def test_ids_out_of_range_are_422(client: httpx.AsyncClient, admin_headers: dict[str, str], path: str) -> None:
     response = await client.get(path, headers=admin_headers)
     assert response.status_code == 422
     assert response.json()["code"] == "validation_failed"
+
+
+@pytest.mark.parametrize("segment", ["-1", "1.5", "abc", "1e3", "０１"])
+async def test_an_id_segment_that_is_not_digits_names_no_resource(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], segment: str
+) -> None:
+    response = await client.get(f"/api/v1/enterprises/{segment}", headers=admin_headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "not_found"
+
+
+async def test_a_method_a_literal_path_lacks_is_405_not_read_as_an_id(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    # /milestones/overdue beside /milestones/{milestone_id}: PATCH is not a write to milestone "overdue".
+    response = await client.patch("/api/v1/milestones/overdue", headers=admin_headers, json={})
+    assert response.status_code == 405, response.text
+    assert response.json()["code"] == "method_not_allowed"
+    assert response.headers["allow"] == "GET"
+    both = await client.request("PUT", "/api/v1/users", headers=admin_headers)
+    assert both.status_code == 405
+    assert sorted(both.headers["allow"].split(", ")) == ["GET", "POST"]
 
 
 @pytest.mark.parametrize(
@@ -178,3 +204,64 @@ async def test_trailing_slash_is_not_redirected_to_the_callers_host(
 async def test_health_probes_answer_head(client: httpx.AsyncClient) -> None:
     assert (await client.head("/healthz")).status_code == 200
     assert (await client.head("/readyz")).status_code == 200
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _subclasses(cls: type[M]) -> list[type[M]]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
+
+
+def test_update_schemas_offer_null_only_where_null_clears(app: Any) -> None:
+    # Generated clients read the schema: a field that refuses null must not be typed "X | null".
+    patches = [m for m in _subclasses(PatchModel) if m.__name__ in app.openapi()["components"]["schemas"]]
+    assert len(patches) > 20
+    for model in patches:
+        properties = model.model_json_schema()["properties"]
+        for name, prop in properties.items():
+            offers_null = {"type": "null"} in prop.get("anyOf", [])
+            assert offers_null == (name in model.NULLABLE), f"{model.__name__}.{name}"
+
+
+async def test_a_json_boolean_is_not_a_number(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    item = {"track": "industry", "name": "签约", "offset_days": False}
+    template = {"code": "bool", "name": "布尔", "project_type": "industry", "items": [item]}
+    refused = await client.post("/api/v1/milestone-templates", json=template, headers=admin_headers)
+    assert refused.status_code == 422, refused.text
+    parcel = await client.post("/api/v1/land-parcels", json={"code": "AB0101", "area_m2": True}, headers=admin_headers)
+    assert parcel.status_code == 422
+    assert ["body", "area_m2"] in [e["loc"] for e in parcel.json()["errors"]]
+
+
+async def test_every_id_segment_matches_digits_only(client: httpx.AsyncClient, app: Any) -> None:
+    probed = 0
+    for path, operations in app.openapi()["paths"].items():
+        if "{" not in path:
+            continue
+        for method in operations:
+            response = await client.request(method.upper(), re.sub(r"\{\w+\}", "zz", path))
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.json()["code"] == "not_found"
+            probed += 1
+    assert probed > 100
+
+
+def _date_fields_without_iso_check(annotation: Any, metadata: list[Any]) -> bool:
+    if annotation is date:
+        return ISO_DATE not in metadata
+    if get_origin(annotation) is Annotated:
+        inner, *extra = get_args(annotation)
+        return _date_fields_without_iso_check(inner, [*metadata, *extra])
+    return any(_date_fields_without_iso_check(arg, []) for arg in get_args(annotation))
+
+
+def test_every_date_in_a_request_body_is_an_iso_date(app: Any) -> None:
+    # Pydantic reads 0 or 1764547200 as a date; a business date must be written as 2018-10-31.
+    unchecked = [
+        f"{model.__name__}.{name}"
+        for model in _subclasses(InputModel)
+        for name, info in model.model_fields.items()
+        if _date_fields_without_iso_check(info.annotation, list(info.metadata))
+    ]
+    assert unchecked == []

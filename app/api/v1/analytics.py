@@ -24,6 +24,7 @@ router = APIRouter(prefix="/analytics", tags=["analytics 统计"], responses=pro
     "/settlement",
     response_model=SettlementCohort,
     summary="Enterprises settled (落户) in a date range: count, capital, sources, investor classes",
+    responses=problem_responses(404),
     description=(
         "The cohort is every enterprise whose `settled_on` lies in [settled_from, settled_to] (both inclusive), "
         "optionally within a zone and its sub-zones. Investor-class counts are distinct enterprises; an "
@@ -55,6 +56,7 @@ async def settlement(
     "/groups",
     response_model=GroupRollupPage,
     summary="Per top-level group: its project and business companies (any depth, each once) and their capital",
+    responses=problem_responses(404),
 )
 async def groups(
     session: SessionDep,
@@ -72,6 +74,7 @@ async def groups(
     "/pipeline",
     response_model=PipelineSummary,
     summary="Projects and planned investment per stage, and the median days between stages",
+    responses=problem_responses(404),
     description="Medians are over consecutive stage events of each project (e.g. signed → registered), in "
     "days, rounded to 1 place; both figures are SQL aggregates.",
 )
@@ -87,7 +90,7 @@ async def pipeline(
 
 
 @router.get(
-    "/zones/{zone_id}",
+    "/zones/{zone_id:int}",
     response_model=ZoneSummary,
     summary="A zone's registry figures as of a date: enterprises, groups, companies, parcels, area basis",
     responses=problem_responses(404),

@@ -63,7 +63,7 @@ async def create_client(
 
 
 @router.get(
-    "/{client_pk}",
+    "/{client_pk:int}",
     response_model=ApiClientRead,
     summary="Read an API client",
     responses=problem_responses(404),
@@ -80,7 +80,7 @@ async def get_client(
 
 
 @router.patch(
-    "/{client_pk}",
+    "/{client_pk:int}",
     response_model=ApiClientRead,
     summary="Rename, re-scope or disable an API client",
     responses=problem_responses(404, 412, 415, 428),
@@ -99,7 +99,7 @@ async def update_client(
 
 
 @router.post(
-    "/{client_pk}/rotate-secret",
+    "/{client_pk:int}/rotate-secret",
     response_model=ApiClientWithSecret,
     summary="Issue a new client secret; the old one and tokens issued before stop working",
     responses=problem_responses(404, 412, 428),

@@ -5,19 +5,44 @@ from fastapi import APIRouter, Query
 from app.api.deps import IdQuery, SessionDep, require, sort_dependency
 from app.core.errors import problem_responses
 from app.core.principal import Principal
+from app.core.scopes import CONFIDENTIAL, PERSONAL_DATA, SENSITIVE_KPIS
 from app.schemas.audit import AuditEventRead
-from app.schemas.common import Instant, PageOut
+from app.schemas.common import VISIBLE_TEXT, Instant, PageOut
 from app.services import audit as service
+from app.services import kpi_facts
 from app.services.pagination import PageRequest
 
 # What an audit reader may see of a snapshot depends on its clearances, as on the live resource.
-_CLEARANCE = {("project", "name"): "confidential:read", ("enterprise", "contacts"): "personal_data:read"}
+_CLEARANCE = {
+    ("project", "name"): CONFIDENTIAL,
+    # The investor would give a code-named project away as surely as its name (as in GET /projects).
+    ("project", "enterprise_id"): CONFIDENTIAL,
+    ("enterprise", "contacts"): PERSONAL_DATA,
+}
+# The figures of facts and targets, hidden when their metric is sensitive (tax) as in GET /kpi-facts.
+_FIGURES = {"kpi_fact": frozenset({"reported_value", "monthly_value", "ytd_value"}), "target": frozenset({"value"})}
 
 
-def _redacted(event: AuditEventRead, scopes: frozenset[str]) -> AuditEventRead:
+async def _sensitive_figures(
+    session: SessionDep, events: list[AuditEventRead], scopes: frozenset[str]
+) -> dict[str, set[str]]:
+    """entity type → ids whose figures the caller may not see."""
+    if SENSITIVE_KPIS in scopes:
+        return {}
+    hidden: dict[str, set[str]] = {}
+    for entity_type in _FIGURES:
+        ids = {int(e.entity_id) for e in events if e.entity_type == entity_type and e.entity_id.isdigit()}
+        if ids:
+            hidden[entity_type] = {str(i) for i in await kpi_facts.sensitive_figure_ids(session, entity_type, ids)}
+    return hidden
+
+
+def _redacted(event: AuditEventRead, scopes: frozenset[str], figures: dict[str, set[str]]) -> AuditEventRead:
     hidden = {
         field for (entity, field), scope in _CLEARANCE.items() if entity == event.entity_type and scope not in scopes
     }
+    if event.entity_id in figures.get(event.entity_type, ()):
+        hidden |= _FIGURES[event.entity_type]
     if not hidden:
         return event
     return event.model_copy(
@@ -44,12 +69,13 @@ async def list_audit_events(
     session: SessionDep,
     _actor: Annotated[Principal, require("audit:read")],
     page: AuditPage,
-    entity_type: Annotated[str | None, Query(max_length=64)] = None,
-    entity_id: Annotated[str | None, Query(max_length=64)] = None,
+    # No control characters (NUL cannot even be sent to PostgreSQL): a 422, not a database error.
+    entity_type: Annotated[str | None, Query(max_length=64, pattern=VISIBLE_TEXT)] = None,
+    entity_id: Annotated[str | None, Query(max_length=64, pattern=VISIBLE_TEXT)] = None,
     actor_type: Literal["user", "client", "system"] | None = None,
     actor_id: IdQuery = None,
-    action: Annotated[str | None, Query(max_length=32)] = None,
-    request_id: Annotated[str | None, Query(max_length=128)] = None,
+    action: Annotated[str | None, Query(max_length=32, pattern=VISIBLE_TEXT)] = None,
+    request_id: Annotated[str | None, Query(max_length=128, pattern=VISIBLE_TEXT)] = None,
     occurred_from: Instant | None = None,
     occurred_to: Instant | None = None,
 ) -> PageOut[AuditEventRead]:
@@ -64,8 +90,10 @@ async def list_audit_events(
         occurred_to=occurred_to,
     )
     result = await service.list_events(session, flt, page)
+    events = [AuditEventRead.model_validate(e) for e in result.items]
+    figures = await _sensitive_figures(session, events, _actor.scopes)
     return PageOut[AuditEventRead](
-        items=[_redacted(AuditEventRead.model_validate(e), _actor.scopes) for e in result.items],
+        items=[_redacted(e, _actor.scopes, figures) for e in events],
         total=result.total,
         limit=result.limit,
         offset=result.offset,

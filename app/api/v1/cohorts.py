@@ -5,8 +5,10 @@ from fastapi import APIRouter, Body, Response, status
 from app.api.deps import IdPath, SessionDep, TodayDep, require, set_etag
 from app.core.errors import problem_responses
 from app.core.principal import Principal
+from app.core.scopes import SENSITIVE_KPIS
 from app.schemas.kpi import CohortCreate, CohortRead, MemberIn, MemberRead, TargetIn, TargetRead
 from app.services import cohorts as service
+from app.services import kpi_facts
 
 router = APIRouter(prefix="/cohorts", tags=["kpis 指标"], responses=problem_responses(401, 403, 422))
 
@@ -37,7 +39,7 @@ async def create_cohort(
     return CohortRead.model_validate(cohort)
 
 
-@router.get("/{cohort_id}", response_model=CohortRead, summary="Read a cohort", responses=problem_responses(404))
+@router.get("/{cohort_id:int}", response_model=CohortRead, summary="Read a cohort", responses=problem_responses(404))
 async def get_cohort(
     cohort_id: IdPath, session: SessionDep, _actor: Annotated[Principal, require("kpis:read")]
 ) -> CohortRead:
@@ -45,7 +47,7 @@ async def get_cohort(
 
 
 @router.get(
-    "/{cohort_id}/members",
+    "/{cohort_id:int}/members",
     response_model=list[MemberRead],
     summary="A static cohort's member list",
     responses=problem_responses(404),
@@ -57,7 +59,7 @@ async def list_members(
 
 
 @router.put(
-    "/{cohort_id}/members",
+    "/{cohort_id:int}/members",
     response_model=list[MemberRead],
     summary="Replace a static cohort's members (with join and leave dates)",
     responses=problem_responses(404, 409, 415),
@@ -73,22 +75,26 @@ async def set_members(
 
 
 @router.get(
-    "/{cohort_id}/targets",
+    "/{cohort_id:int}/targets",
     response_model=list[TargetRead],
     summary="Annual and staged targets",
     responses=problem_responses(404),
 )
 async def list_targets(
-    cohort_id: IdPath, session: SessionDep, _actor: Annotated[Principal, require("kpis:read")]
+    cohort_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("kpis:read")]
 ) -> list[TargetRead]:
+    # A tax target is a tax figure: only for callers who may read the metric's facts.
+    cleared = SENSITIVE_KPIS in actor.scopes
+    hidden = set() if cleared else {m.code for m in await kpi_facts.list_metrics(session) if m.sensitive}
     return [
         TargetRead(id=t.id, metric=code, year=t.year, month=t.month, value=t.value, version=t.version)
         for t, code in await service.list_targets(session, cohort_id)
+        if code not in hidden
     ]
 
 
 @router.put(
-    "/{cohort_id}/targets",
+    "/{cohort_id:int}/targets",
     response_model=TargetRead,
     summary="Set a target: annual (month omitted) or staged 任务目标 for 1–N月",
     responses=problem_responses(404, 415),

@@ -116,7 +116,7 @@ async def create_event(
 
 
 @router.get(
-    "/{event_id}",
+    "/{event_id:int}",
     response_model=ConsultationEventRead,
     summary="Read a consultation fair",
     responses=problem_responses(404),
@@ -128,7 +128,7 @@ async def get_event(
 
 
 @router.patch(
-    "/{event_id}",
+    "/{event_id:int}",
     response_model=ConsultationEventRead,
     summary="Change a consultation fair (departments, when sent, replace the list)",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -146,7 +146,7 @@ async def update_event(
 
 
 @router.get(
-    "/{event_id}/appointments",
+    "/{event_id:int}/appointments",
     response_model=list[AppointmentRead],
     summary="The fair's appointments (挂号): enterprise × department",
     responses=problem_responses(404),
@@ -160,7 +160,7 @@ async def list_appointments(
 
 
 @router.post(
-    "/{event_id}/appointments",
+    "/{event_id:int}/appointments",
     response_model=AppointmentRead,
     status_code=status.HTTP_201_CREATED,
     summary="Book an enterprise with one of the fair's departments",
@@ -177,7 +177,7 @@ async def book(
 
 
 @router.post(
-    "/{event_id}/appointments/{appointment_id}/issues",
+    "/{event_id:int}/appointments/{appointment_id:int}/issues",
     response_model=ServiceRequestRead,
     status_code=status.HTTP_201_CREATED,
     summary="Register an issue raised at an appointment, routed to that department",
@@ -218,7 +218,7 @@ def _closure(department_id: int, code: str, name: str, appointments: int, o: Out
 
 
 @router.get(
-    "/{event_id}/statistics",
+    "/{event_id:int}/statistics",
     response_model=EventStatistics,
     summary="Closure statistics per department for the issues raised at the fair",
     description=(

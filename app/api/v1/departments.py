@@ -62,7 +62,7 @@ async def create_department(
 
 
 @router.get(
-    "/{department_id}", response_model=DepartmentRead, summary="Read a department", responses=problem_responses(404)
+    "/{department_id:int}", response_model=DepartmentRead, summary="Read a department", responses=problem_responses(404)
 )
 async def get_department(
     department_id: IdPath,
@@ -76,7 +76,7 @@ async def get_department(
 
 
 @router.patch(
-    "/{department_id}",
+    "/{department_id:int}",
     response_model=DepartmentRead,
     summary="Change or deactivate a department",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -95,7 +95,7 @@ async def update_department(
 
 
 @router.delete(
-    "/{department_id}",
+    "/{department_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a department nothing refers to (otherwise 409: deactivate it)",
     responses=problem_responses(404, 409, 412, 428),

@@ -115,7 +115,7 @@ async def register(
 
 
 @router.get(
-    "/disclosure-requests/{request_id}",
+    "/disclosure-requests/{request_id:int}",
     response_model=DisclosureRequestRead,
     summary="Read a request for disclosure",
     responses=problem_responses(404),
@@ -132,7 +132,7 @@ async def get_request(
 
 
 @router.patch(
-    "/disclosure-requests/{request_id}",
+    "/disclosure-requests/{request_id:int}",
     response_model=DisclosureRequestRead,
     summary="Correct a request's record (a mistyped outcome code, a wrong date): audited",
     description="`outcome` and `concluded_on` are corrected only on a concluded request (409 `not_concluded`).",
@@ -155,7 +155,7 @@ async def correct(
 
 
 @router.post(
-    "/disclosure-requests/{request_id}/conclusion",
+    "/disclosure-requests/{request_id:int}/conclusion",
     response_model=DisclosureRequestRead,
     summary="Record the outcome (the 2021 format's code) and the processing fee, once",
     description=(
@@ -228,7 +228,7 @@ async def file_remedy(
 
 
 @router.get(
-    "/disclosure-remedies/{remedy_id}",
+    "/disclosure-remedies/{remedy_id:int}",
     response_model=RemedyRead,
     summary="Read a review or lawsuit",
     responses=problem_responses(404),
@@ -245,7 +245,7 @@ async def get_remedy(
 
 
 @router.post(
-    "/disclosure-remedies/{remedy_id}/conclusion",
+    "/disclosure-remedies/{remedy_id:int}/conclusion",
     response_model=RemedyRead,
     summary="Record the result of a review or lawsuit (upheld, corrected, other), once",
     responses=problem_responses(404, 409, 412, 415, 428),

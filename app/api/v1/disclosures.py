@@ -123,7 +123,7 @@ async def statistics(
     return await service.statistics(session, first, last, current)
 
 
-@router.get("/{item_id}", response_model=DisclosureRead, summary="Read an item", responses=problem_responses(404))
+@router.get("/{item_id:int}", response_model=DisclosureRead, summary="Read an item", responses=problem_responses(404))
 async def get_item(
     item_id: IdPath,
     response: Response,
@@ -137,7 +137,7 @@ async def get_item(
 
 
 @router.patch(
-    "/{item_id}",
+    "/{item_id:int}",
     response_model=DisclosureRead,
     summary="Change an item (channels, when sent, replace the list)",
     responses=problem_responses(404, 412, 415, 428),
@@ -157,7 +157,7 @@ async def update_item(
 
 
 @router.delete(
-    "/{item_id}",
+    "/{item_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Withdraw a scheduled item (a published one stays on record: 409)",
     responses=problem_responses(404, 409, 412, 428),

@@ -10,7 +10,7 @@ from app.core.principal import Principal
 from app.core.scopes import PERSONAL_DATA
 from app.models import Enterprise, EnterpriseSource, EnterpriseStatus, InvestorClass
 from app.reference.industries import DIVISIONS, SECTIONS
-from app.schemas.common import MAX_ID, PageOut, QueryDate, SearchText
+from app.schemas.common import MAX_ID, VISIBLE_TEXT, PageOut, QueryDate, SearchText
 from app.schemas.enterprise import (
     ContactRead,
     EnterpriseCreate,
@@ -86,7 +86,9 @@ async def list_enterprises(
     page: EnterprisePage,
     export: ExportDep,
     q: Annotated[SearchText | None, Query(description="Name contains")] = None,
-    uscc: Annotated[str | None, Query(min_length=18, max_length=18, description="Exact USCC")] = None,
+    uscc: Annotated[
+        str | None, Query(min_length=18, max_length=18, pattern=VISIBLE_TEXT, description="Exact USCC")
+    ] = None,
     industry_section: Annotated[str | None, Query(pattern=r"^[A-T]$", description="GB/T 4754 section")] = None,
     industry_code: Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="GB/T 4754 division")] = None,
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="In this zone or its sub-zones")] = None,
@@ -144,7 +146,10 @@ async def create_enterprise(
 
 
 @router.get(
-    "/{enterprise_id}", response_model=EnterpriseRead, summary="Read an enterprise", responses=problem_responses(404)
+    "/{enterprise_id:int}",
+    response_model=EnterpriseRead,
+    summary="Read an enterprise",
+    responses=problem_responses(404),
 )
 async def get_enterprise(
     enterprise_id: IdPath,
@@ -158,7 +163,7 @@ async def get_enterprise(
 
 
 @router.patch(
-    "/{enterprise_id}",
+    "/{enterprise_id:int}",
     response_model=EnterpriseRead,
     summary="Change an enterprise",
     description=(
@@ -184,7 +189,7 @@ async def update_enterprise(
 
 
 @router.delete(
-    "/{enterprise_id}",
+    "/{enterprise_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an enterprise (409 while it has subsidiaries or land parcels)",
     responses=problem_responses(404, 409, 412, 428),

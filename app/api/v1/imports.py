@@ -118,10 +118,10 @@ def _add_routes(spec: ImportSpec) -> None:
         "The whole file is one transaction: any refused row (listed with row, column, value and message) and "
         "nothing is written. `dry_run=true` checks everything, service rules included, and writes nothing. "
         "Rows whose key already exists are updated; importing the same file again changes nothing.",
-        responses=problem_responses(413, 422),
+        responses=problem_responses(400, 413, 422),
     )
     router.add_api_route(
-        f"{base}/jobs/{{job_id}}",
+        f"{base}/jobs/{{job_id:int}}",
         read_job,
         methods=["GET"],
         response_model=ImportJobRead,

@@ -69,7 +69,7 @@ async def create_parcel(
 
 
 @router.get(
-    "/{parcel_id}", response_model=LandParcelRead, summary="Read a land parcel", responses=problem_responses(404)
+    "/{parcel_id:int}", response_model=LandParcelRead, summary="Read a land parcel", responses=problem_responses(404)
 )
 async def get_parcel(
     parcel_id: IdPath,
@@ -83,7 +83,7 @@ async def get_parcel(
 
 
 @router.patch(
-    "/{parcel_id}",
+    "/{parcel_id:int}",
     response_model=LandParcelRead,
     summary="Change a land parcel or record its transfer (transferred_on and buyer go together)",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -102,7 +102,7 @@ async def update_parcel(
 
 
 @router.delete(
-    "/{parcel_id}",
+    "/{parcel_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a land parcel",
     responses=problem_responses(404, 412, 428),

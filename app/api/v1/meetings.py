@@ -109,7 +109,7 @@ async def create_meeting(
 
 
 @router.get(
-    "/meetings/{meeting_id}", response_model=MeetingRead, summary="Read a meeting", responses=problem_responses(404)
+    "/meetings/{meeting_id:int}", response_model=MeetingRead, summary="Read a meeting", responses=problem_responses(404)
 )
 async def get_meeting(
     meeting_id: IdPath,
@@ -123,7 +123,7 @@ async def get_meeting(
 
 
 @router.patch(
-    "/meetings/{meeting_id}",
+    "/meetings/{meeting_id:int}",
     response_model=MeetingRead,
     summary="Change a meeting's record",
     responses=problem_responses(404, 412, 415, 428),
@@ -143,7 +143,7 @@ async def update_meeting(
 
 
 @router.delete(
-    "/meetings/{meeting_id}",
+    "/meetings/{meeting_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a meeting recorded by mistake (409 once it took decisions)",
     responses=problem_responses(404, 409, 412, 428),
@@ -207,7 +207,7 @@ async def record_decision(
 
 
 @router.get(
-    "/major-decisions/{decision_id}",
+    "/major-decisions/{decision_id:int}",
     response_model=DecisionRead,
     summary="Read a “三重一大” decision",
     responses=problem_responses(404),

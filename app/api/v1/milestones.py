@@ -25,7 +25,7 @@ from app.services.calculators.milestones import due_in_force, milestone_status, 
 from app.services.projects import display_name
 
 router = APIRouter(tags=["projects 招商项目"], responses=problem_responses(401, 403, 422))
-BASE = "/projects/{project_id}/milestones"
+BASE = "/projects/{project_id:int}/milestones"
 
 
 def to_read(milestone: Milestone, replans: list[MilestoneReplan], today: date) -> MilestoneRead:
@@ -175,7 +175,10 @@ async def apply_template(
 
 
 @router.get(
-    BASE + "/{milestone_id}", response_model=MilestoneRead, summary="Read a milestone", responses=problem_responses(404)
+    BASE + "/{milestone_id:int}",
+    response_model=MilestoneRead,
+    summary="Read a milestone",
+    responses=problem_responses(404),
 )
 async def get_milestone(
     project_id: IdPath,
@@ -190,7 +193,7 @@ async def get_milestone(
 
 
 @router.patch(
-    BASE + "/{milestone_id}",
+    BASE + "/{milestone_id:int}",
     response_model=MilestoneRead,
     summary="Rename, complete (with the day it happened), reopen, or first schedule a milestone",
     description="Moving a scheduled milestone's date is a re-plan (`POST …/replans`) with a reason.",
@@ -211,7 +214,7 @@ async def update_milestone(
 
 
 @router.post(
-    BASE + "/{milestone_id}/replans",
+    BASE + "/{milestone_id:int}/replans",
     response_model=MilestoneRead,
     summary="Re-plan: a new due date with its reason (the original plan and every re-plan are kept)",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -231,7 +234,7 @@ async def replan(
 
 
 @router.delete(
-    BASE + "/{milestone_id}",
+    BASE + "/{milestone_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a milestone",
     responses=problem_responses(404, 412, 428),

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.api.export import EXPORT_RESPONSES, ExportDep, each
-from app.core.errors import problem_responses
+from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.core.scopes import CONFIDENTIAL
 from app.models import Escalation, Project, ProjectStage
@@ -25,6 +25,9 @@ from app.services import projects as service
 from app.services.pagination import PageRequest
 
 router = APIRouter(prefix="/projects", tags=["projects 招商项目"], responses=problem_responses(401, 403, 422))
+
+# Masked for callers without confidential:read when the project has a code name (see to_read).
+_CONFIDENTIAL_FIELDS = frozenset({"name", "code_name", "enterprise_id"})
 
 ProjectPage = Annotated[PageRequest, sort_dependency(service.PROJECT_SORTS, default="-introduced_on")]
 
@@ -99,7 +102,7 @@ async def create_project(
     return to_read(project, actor)
 
 
-@router.get("/{project_id}", response_model=ProjectRead, summary="Read a project", responses=problem_responses(404))
+@router.get("/{project_id:int}", response_model=ProjectRead, summary="Read a project", responses=problem_responses(404))
 async def get_project(
     project_id: IdPath, response: Response, session: SessionDep, actor: Annotated[Principal, require("projects:read")]
 ) -> ProjectRead:
@@ -109,7 +112,7 @@ async def get_project(
 
 
 @router.patch(
-    "/{project_id}",
+    "/{project_id:int}",
     response_model=ProjectRead,
     summary="Change a project (stages change through stage events)",
     responses=problem_responses(404, 412, 415, 428),
@@ -122,13 +125,23 @@ async def update_project(
     actor: Annotated[Principal, require("projects:write")],
     expected: IfMatchDep,
 ) -> ProjectRead:
+    # What a caller may not read of a code-named project it may not write either: clearing the code name
+    # would show it the real name and the investor.
+    secret = data.model_fields_set & _CONFIDENTIAL_FIELDS
+    if secret and CONFIDENTIAL not in actor.scopes and (await service.get_project(session, project_id)).code_name:
+        raise ProblemError(
+            403,
+            "insufficient_scope",
+            f"代号项目的名称、代号与投资方需要 {CONFIDENTIAL} / a code-named project's {', '.join(sorted(secret))} "
+            f"need {CONFIDENTIAL}",
+        )
     project = await service.update_project(session, actor, project_id, data, expected)
     set_etag(response, project.version)
     return to_read(project, actor)
 
 
 @router.delete(
-    "/{project_id}",
+    "/{project_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a project with its milestones and history (prefer a `dropped` stage event)",
     responses=problem_responses(404, 412, 428),
@@ -143,7 +156,7 @@ async def delete_project(
 
 
 @router.get(
-    "/{project_id}/stage-events",
+    "/{project_id:int}/stage-events",
     response_model=list[StageEventRead],
     summary="The project's stage history",
     responses=problem_responses(404),
@@ -155,7 +168,7 @@ async def list_stage_events(
 
 
 @router.post(
-    "/{project_id}/stage-events",
+    "/{project_id:int}/stage-events",
     response_model=StageEventRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record a stage change on the day it happened",
@@ -183,7 +196,7 @@ async def change_stage(
 
 
 @router.get(
-    "/{project_id}/timeline",
+    "/{project_id:int}/timeline",
     response_model=list[TimelineEntry],
     summary="Everything that happened to a project, in date order",
     responses=problem_responses(404),
@@ -199,7 +212,7 @@ async def get_timeline(
 
 
 @router.get(
-    "/{project_id}/escalations",
+    "/{project_id:int}/escalations",
     response_model=list[EscalationRead],
     summary="Escalations (督办) on the project",
     responses=problem_responses(404),
@@ -211,7 +224,7 @@ async def list_escalations(
 
 
 @router.post(
-    "/{project_id}/escalations",
+    "/{project_id:int}/escalations",
     response_model=EscalationRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record a reminder, supervision notice or interview (约谈) on the project or one milestone",
@@ -231,7 +244,7 @@ async def create_escalation(
 
 
 @router.patch(
-    "/{project_id}/escalations/{escalation_id}",
+    "/{project_id:int}/escalations/{escalation_id:int}",
     response_model=EscalationRead,
     summary="Record an escalation's outcome",
     responses=problem_responses(404, 412, 415, 428),

@@ -21,7 +21,7 @@ from app.core.principal import Principal
 from app.core.scopes import SENSITIVE_KPIS
 from app.models import ReportKind, ReportSnapshot
 from app.schemas.annual_report import AnnualReport
-from app.schemas.common import PageOut, QueryDate
+from app.schemas.common import VISIBLE_TEXT, PageOut, QueryDate
 from app.schemas.disclosure import EnforcementFiguresPut
 from app.schemas.report import Difference, DisclosureAnnualReport, SnapshotCreate, SnapshotDiff, SnapshotRead
 from app.services import annual_report, disclosure_report, disclosure_requests, report_snapshots
@@ -40,7 +40,8 @@ YearPath = Annotated[int, Path(ge=1990, le=2100)]
 ThroughMonth = Annotated[int | None, Query(ge=1, le=12, description="KPIs are 1–N月 through this month")]
 AsOf = Annotated[QueryDate | None, Query(description="Counts run from 1 January to this day (default: year end)")]
 KeyCohort = Annotated[
-    str | None, Query(max_length=32, description="The key-projects cohort's code (default key-<year>)")
+    str | None,
+    Query(max_length=32, pattern=VISIBLE_TEXT, description="The key-projects cohort's code (default key-<year>)"),
 ]
 SnapshotPage = Annotated[PageRequest, sort_dependency(report_snapshots.SNAPSHOT_SORTS, default="-created_at")]
 DOCX_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {DOCX_MEDIA_TYPE: {}}}}
@@ -88,7 +89,7 @@ async def _annual(
 
 
 @router.get(
-    "/reports/annual/{year}",
+    "/reports/annual/{year:int}",
     response_model=AnnualReport,
     summary="The annual work report assembled from the data (JSON, or a Chinese .docx draft)",
     description=(
@@ -101,7 +102,7 @@ async def _annual(
         "`sensitive_kpis:read`; without it they are left out and listed in `withheld_metrics`. A year without "
         "any data answers 422 `report_year_empty`."
     ),
-    responses=DOCX_RESPONSE,
+    responses=DOCX_RESPONSE | problem_responses(404),
 )
 async def annual(
     year: YearPath,
@@ -122,7 +123,7 @@ async def annual(
 
 
 @router.get(
-    "/reports/disclosure/{year}",
+    "/reports/disclosure/{year:int}",
     response_model=DisclosureAnnualReport,
     summary="The statutory annual disclosure report (2021 format, sections 二–四) as JSON or .xlsx",
     description=(
@@ -132,7 +133,7 @@ async def annual(
         "against 四 of last year's frozen report: tables that do not balance answer 422 `report_unbalanced` "
         "with every gap in `gaps`, never a printed table."
     ),
-    responses=XLSX_RESPONSE,
+    responses=XLSX_RESPONSE | problem_responses(404),
 )
 async def disclosure(
     year: YearPath,
@@ -150,7 +151,7 @@ async def disclosure(
 
 
 @router.get(
-    "/reports/disclosure/{year}/enforcement-figures",
+    "/reports/disclosure/{year:int}/enforcement-figures",
     response_model=EnforcementFiguresPut,
     summary="The year's licensing, penalty, coercion and fee figures (section 二)",
     responses=problem_responses(404),
@@ -166,11 +167,11 @@ async def get_enforcement_figures(
 
 
 @router.put(
-    "/reports/disclosure/{year}/enforcement-figures",
+    "/reports/disclosure/{year:int}/enforcement-figures",
     response_model=EnforcementFiguresPut,
     summary="Enter the year's licensing, penalty, coercion and fee figures (zeros for an office without any)",
     description="201 when the year's figures are entered, 200 when replaced (that needs If-Match).",
-    responses=problem_responses(409, 412, 415, 428)
+    responses=problem_responses(404, 409, 412, 415, 428)
     | {201: {"description": "The year's figures were entered", "model": EnforcementFiguresPut}},
 )
 async def put_enforcement_figures(
@@ -340,7 +341,7 @@ async def list_snapshots(
 
 
 @router.get(
-    "/report-snapshots/{snapshot_id}",
+    "/report-snapshots/{snapshot_id:int}",
     response_model=SnapshotRead,
     summary="A frozen report, as JSON or as its document (docx for the work report, xlsx for disclosure)",
     description="A format the report does not come in (xlsx of a work report, docx of a disclosure report) "
@@ -373,7 +374,7 @@ async def get_snapshot(
 
 
 @router.get(
-    "/report-snapshots/{snapshot_id}/diff",
+    "/report-snapshots/{snapshot_id:int}/diff",
     response_model=SnapshotDiff,
     summary="How today's data differ from the frozen report (same year and parameters)",
     description="Each difference names the figure's path, its frozen value and its value now; the generation "
@@ -425,7 +426,7 @@ REFUSED = "Refused: a frozen report never changes and is kept"
 
 
 @router.patch(
-    "/report-snapshots/{snapshot_id}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409)
+    "/report-snapshots/{snapshot_id:int}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409)
 )
 async def patch_snapshot(
     snapshot_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("reports:write")]
@@ -433,7 +434,9 @@ async def patch_snapshot(
     await _refuse_edit(session, snapshot_id, actor)
 
 
-@router.put("/report-snapshots/{snapshot_id}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409))
+@router.put(
+    "/report-snapshots/{snapshot_id:int}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409)
+)
 async def put_snapshot(
     snapshot_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("reports:write")]
 ) -> None:
@@ -441,7 +444,7 @@ async def put_snapshot(
 
 
 @router.delete(
-    "/report-snapshots/{snapshot_id}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409)
+    "/report-snapshots/{snapshot_id:int}", status_code=409, summary=REFUSED, responses=problem_responses(404, 409)
 )
 async def delete_snapshot(
     snapshot_id: IdPath, session: SessionDep, actor: Annotated[Principal, require("reports:write")]

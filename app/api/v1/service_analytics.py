@@ -77,6 +77,7 @@ async def request_statistics(
     "/visits",
     response_model=VisitCoverage,
     summary="Visit coverage (走访): visits, distinct enterprises visited, issues raised, per officer",
+    responses=problem_responses(404),
     description="Enterprises count once however often they were visited. `assigned_*` compares with the "
     "enterprises that had a primary service officer on `visited_to`.",
 )

@@ -23,7 +23,7 @@ from app.services.enterprises import get_enterprise
 from app.services.versioning import check_version
 
 router = APIRouter(tags=["service desk 企业服务"], responses=problem_responses(401, 403, 422))
-TEAM = "/enterprises/{enterprise_id}/service-officers"
+TEAM = "/enterprises/{enterprise_id:int}/service-officers"
 
 
 async def reads(session: AsyncSession, assignments: list[ServiceOfficerAssignment]) -> list[AssignmentRead]:
@@ -116,14 +116,14 @@ async def add_assignment(
     assignment = await service.assign(
         session, actor, enterprise, data.officer_id, data.role, data.started_on, data.note, today
     )
-    response.headers["Location"] = f"/api/v1{TEAM.format(enterprise_id=enterprise_id)}/history"
+    response.headers["Location"] = f"/api/v1/enterprises/{enterprise_id}/service-officers/history"
     set_etag(response, enterprise.version)
     [read] = await reads(session, [assignment])
     return read
 
 
 @router.post(
-    f"{TEAM}/{{assignment_id}}/end",
+    f"{TEAM}/{{assignment_id:int}}/end",
     response_model=AssignmentRead,
     summary="End an officer's assignment (a deputy leaving, or a primary without a successor)",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -200,7 +200,7 @@ async def list_workloads(
 
 
 @router.get(
-    "/service-officers/{officer_id}",
+    "/service-officers/{officer_id:int}",
     response_model=OfficerWorkload,
     summary="One officer's workload on a date",
     responses=problem_responses(404),

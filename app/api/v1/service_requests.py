@@ -182,7 +182,7 @@ async def breaches(
 
 
 @router.get(
-    "/{request_id}",
+    "/{request_id:int}",
     response_model=ServiceRequestRead,
     summary="Read a service request",
     responses=problem_responses(404),
@@ -200,7 +200,7 @@ async def get_request(
 
 
 @router.patch(
-    "/{request_id}",
+    "/{request_id:int}",
     response_model=ServiceRequestRead,
     summary="Change a request's text, route it to another department or officer",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -220,7 +220,7 @@ async def update_request(
 
 
 @router.get(
-    "/{request_id}/events",
+    "/{request_id:int}/events",
     response_model=list[ServiceRequestEventRead],
     summary="A request's status history, oldest first",
     responses=problem_responses(404),
@@ -232,7 +232,7 @@ async def list_events(
 
 
 @router.post(
-    "/{request_id}/transitions",
+    "/{request_id:int}/transitions",
     response_model=ServiceRequestRead,
     summary="Move a request one step: accept, start, resolve, evaluate, or reject",
     description=(

@@ -64,7 +64,7 @@ async def create_type(
 
 
 @router.get(
-    "/{type_id}", response_model=ServiceTypeRead, summary="Read a request type", responses=problem_responses(404)
+    "/{type_id:int}", response_model=ServiceTypeRead, summary="Read a request type", responses=problem_responses(404)
 )
 async def get_type(
     type_id: IdPath,
@@ -78,7 +78,7 @@ async def get_type(
 
 
 @router.patch(
-    "/{type_id}",
+    "/{type_id:int}",
     response_model=ServiceTypeRead,
     summary="Change a request type (a new time limit applies to requests registered afterwards)",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -97,7 +97,7 @@ async def update_type(
 
 
 @router.delete(
-    "/{type_id}",
+    "/{type_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an unused request type (otherwise 409: deactivate it)",
     responses=problem_responses(404, 409, 412, 428),

@@ -48,7 +48,7 @@ RoundPage = Annotated[PageRequest, sort_dependency(service.ROUND_SORTS, default=
     "/supervision-rounds",
     response_model=PageOut[SupervisionRoundRead],
     summary="Supervision rounds (督查), newest first",
-    responses=EXPORT_RESPONSES,
+    responses=EXPORT_RESPONSES | problem_responses(404),
 )
 async def list_rounds(
     session: SessionDep,
@@ -92,7 +92,7 @@ async def create_round(
 
 
 @router.get(
-    "/supervision-rounds/{round_id}",
+    "/supervision-rounds/{round_id:int}",
     response_model=SupervisionRoundRead,
     summary="Read a supervision round",
     responses=problem_responses(404),
@@ -106,7 +106,7 @@ async def get_round(
 
 
 @router.patch(
-    "/supervision-rounds/{round_id}",
+    "/supervision-rounds/{round_id:int}",
     response_model=SupervisionRoundRead,
     summary="Change a supervision round (project_ids replaces the list)",
     responses=problem_responses(404, 412, 415, 428),
@@ -153,7 +153,7 @@ async def create_template(
 
 
 @router.get(
-    "/milestone-templates/{template_id}",
+    "/milestone-templates/{template_id:int}",
     response_model=TemplateRead,
     summary="Read a milestone template",
     responses=problem_responses(404),
@@ -170,7 +170,7 @@ async def get_template(
 
 
 @router.patch(
-    "/milestone-templates/{template_id}",
+    "/milestone-templates/{template_id:int}",
     response_model=TemplateRead,
     summary="Change a template",
     responses=problem_responses(404, 412, 415, 428),
@@ -189,7 +189,7 @@ async def update_template(
 
 
 @router.delete(
-    "/milestone-templates/{template_id}",
+    "/milestone-templates/{template_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a template (milestones already made from it stay)",
     responses=problem_responses(404, 412, 428),

@@ -119,7 +119,9 @@ async def create_batch(
     return batch_read(batch, 0)
 
 
-@router.get("/batches/{batch_id}", response_model=BatchRead, summary="Read a batch", responses=problem_responses(404))
+@router.get(
+    "/batches/{batch_id:int}", response_model=BatchRead, summary="Read a batch", responses=problem_responses(404)
+)
 async def get_batch(
     batch_id: IdPath, response: Response, session: SessionDep, _actor: Annotated[Principal, require("talents:read")]
 ) -> BatchRead:
@@ -129,7 +131,7 @@ async def get_batch(
 
 
 @router.patch(
-    "/batches/{batch_id}",
+    "/batches/{batch_id:int}",
     response_model=BatchRead,
     summary="Change a batch",
     responses=problem_responses(404, 412, 415, 428),
@@ -197,7 +199,7 @@ async def create_unit(
     return unit_read(unit, False)
 
 
-@router.get("/units/{unit_id}", response_model=UnitRead, summary="Read a unit", responses=problem_responses(404))
+@router.get("/units/{unit_id:int}", response_model=UnitRead, summary="Read a unit", responses=problem_responses(404))
 async def get_unit(
     unit_id: IdPath,
     response: Response,
@@ -211,7 +213,7 @@ async def get_unit(
 
 
 @router.patch(
-    "/units/{unit_id}",
+    "/units/{unit_id:int}",
     response_model=UnitRead,
     summary="Change a unit",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -284,7 +286,7 @@ async def allocate(
 
 
 @router.get(
-    "/allocations/{allocation_id}",
+    "/allocations/{allocation_id:int}",
     response_model=AllocationRead,
     summary="Read an allocation",
     responses=problem_responses(404),
@@ -302,7 +304,7 @@ async def get_allocation(
 
 
 @router.patch(
-    "/allocations/{allocation_id}",
+    "/allocations/{allocation_id:int}",
     response_model=AllocationRead,
     summary="Record a move-out (end_on) or change the note",
     responses=problem_responses(404, 409, 412, 415, 428),

@@ -82,7 +82,7 @@ def _router(
         return read.model_validate(application)
 
     @router.get(
-        "/{application_id}",
+        "/{application_id:int}",
         response_model=read,
         summary=f"Read a {label} application",
         responses=problem_responses(404),
@@ -98,7 +98,7 @@ def _router(
         return read.model_validate(application)
 
     @router.post(
-        "/{application_id}/decision",
+        "/{application_id:int}/decision",
         response_model=read,
         summary=f"Record the outcome of a {label} application (once)",
         description="approved, rejected or withdrawn, on the day it was decided. A second decision answers 409 "

@@ -9,7 +9,7 @@ from app.core.masking import mask_national_id, mask_phone
 from app.core.principal import Principal
 from app.core.scopes import PERSONAL_DATA
 from app.models import TalentPerson, TalentRole
-from app.schemas.common import PageOut, SearchText
+from app.schemas.common import VISIBLE_TEXT, PageOut, SearchText
 from app.schemas.talent import TalentCreate, TalentRead, TalentUpdate
 from app.services import talents as service
 from app.services.pagination import PageRequest
@@ -58,7 +58,9 @@ async def list_talents(
     q: Annotated[SearchText | None, Query(description="Name contains")] = None,
     enterprise_id: IdQuery = None,
     role: TalentRole | None = None,
-    national_id: Annotated[str | None, Query(min_length=18, max_length=18, description="Exact number")] = None,
+    national_id: Annotated[
+        str | None, Query(min_length=18, max_length=18, pattern=VISIBLE_TEXT, description="Exact number")
+    ] = None,
 ) -> PageOut[TalentRead] | Response:
     if national_id is not None:
         _require_clearance(actor, "按身份证号查询 / searching by national_id")
@@ -95,7 +97,7 @@ async def create_talent(
     return to_read(person, actor)
 
 
-@router.get("/{person_id}", response_model=TalentRead, summary="Read a talent", responses=problem_responses(404))
+@router.get("/{person_id:int}", response_model=TalentRead, summary="Read a talent", responses=problem_responses(404))
 async def get_talent(
     person_id: IdPath,
     response: Response,
@@ -108,7 +110,7 @@ async def get_talent(
 
 
 @router.patch(
-    "/{person_id}",
+    "/{person_id:int}",
     response_model=TalentRead,
     summary="Change a talent; null erases the national ID number or phone",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -129,7 +131,7 @@ async def update_talent(
 
 
 @router.delete(
-    "/{person_id}",
+    "/{person_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a talent without service records (otherwise 409: erase the personal data instead)",
     responses=problem_responses(404, 409, 412, 428),

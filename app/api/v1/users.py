@@ -59,7 +59,7 @@ async def create_user(
     return UserRead.model_validate(user)
 
 
-@router.get("/{user_id}", response_model=UserRead, summary="Read a staff account", responses=problem_responses(404))
+@router.get("/{user_id:int}", response_model=UserRead, summary="Read a staff account", responses=problem_responses(404))
 async def get_user(
     user_id: IdPath, response: Response, session: SessionDep, _actor: Annotated[Principal, require("users:read")]
 ) -> UserRead:
@@ -69,7 +69,7 @@ async def get_user(
 
 
 @router.patch(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=UserRead,
     summary="Change, disable or reset the password of a staff account",
     description="Send `If-Match` with the ETag you read. `is_active=false` disables the account at once.",

@@ -106,7 +106,7 @@ async def create_visit(
     return await _answer(session, response, visit)
 
 
-@router.get("/{visit_id}", response_model=VisitRead, summary="Read a visit", responses=problem_responses(404))
+@router.get("/{visit_id:int}", response_model=VisitRead, summary="Read a visit", responses=problem_responses(404))
 async def get_visit(
     visit_id: IdPath, response: Response, session: SessionDep, _actor: Annotated[Principal, require("services:read")]
 ) -> VisitRead:
@@ -114,7 +114,7 @@ async def get_visit(
 
 
 @router.patch(
-    "/{visit_id}",
+    "/{visit_id:int}",
     response_model=VisitRead,
     summary="Change a visit (officers, when sent, replace the list)",
     responses=problem_responses(404, 412, 415, 428),
@@ -133,7 +133,7 @@ async def update_visit(
 
 
 @router.delete(
-    "/{visit_id}",
+    "/{visit_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a visit recorded by mistake (409 once it raised requests)",
     responses=problem_responses(404, 409, 412, 428),
@@ -148,7 +148,7 @@ async def delete_visit(
 
 
 @router.post(
-    "/{visit_id}/issues",
+    "/{visit_id:int}/issues",
     response_model=ServiceRequestRead,
     status_code=status.HTTP_201_CREATED,
     summary="Register an issue found on the visit as a service request",

@@ -80,7 +80,7 @@ async def create_subscription(
 
 
 @router.get(
-    "/deliveries/{delivery_id}",
+    "/deliveries/{delivery_id:int}",
     response_model=DeliveryRead,
     summary="Read one delivery with its attempts",
     responses=problem_responses(404),
@@ -90,7 +90,7 @@ async def get_delivery(delivery_id: IdPath, session: SessionDep, _actor: Manager
 
 
 @router.post(
-    "/deliveries/{delivery_id}/redeliver",
+    "/deliveries/{delivery_id:int}/redeliver",
     response_model=DeliveryRead,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send a delivery again (due now, with a fresh budget of attempts)",
@@ -101,7 +101,10 @@ async def redeliver(delivery_id: IdPath, session: SessionDep, actor: Manager, cu
 
 
 @router.get(
-    "/{subscription_id}", response_model=WebhookRead, summary="Read a subscription", responses=problem_responses(404)
+    "/{subscription_id:int}",
+    response_model=WebhookRead,
+    summary="Read a subscription",
+    responses=problem_responses(404),
 )
 async def get_subscription(
     subscription_id: IdPath, response: Response, session: SessionDep, _actor: Manager
@@ -112,7 +115,7 @@ async def get_subscription(
 
 
 @router.patch(
-    "/{subscription_id}",
+    "/{subscription_id:int}",
     response_model=WebhookRead,
     summary="Change a subscription's URL, event types or description, or pause / resume it",
     responses=problem_responses(404, 412, 415, 428),
@@ -132,7 +135,7 @@ async def update_subscription(
 
 
 @router.delete(
-    "/{subscription_id}",
+    "/{subscription_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a subscription with its deliveries and their log",
     responses=problem_responses(404, 412, 428),
@@ -145,7 +148,7 @@ async def delete_subscription(
 
 
 @router.post(
-    "/{subscription_id}/secret",
+    "/{subscription_id:int}/secret",
     response_model=WebhookWithSecret,
     summary="Rotate the signing secret; the new one is in this response only and signs everything sent from now on",
     responses=problem_responses(404, 412, 428),
@@ -164,7 +167,7 @@ async def rotate_secret(
 
 
 @router.post(
-    "/{subscription_id}/ping",
+    "/{subscription_id:int}/ping",
     response_model=DeliveryRead,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Queue a `ping` event to this subscription only, to test the receiver",
@@ -175,7 +178,7 @@ async def ping(subscription_id: IdPath, session: SessionDep, actor: Manager, cur
 
 
 @router.get(
-    "/{subscription_id}/deliveries",
+    "/{subscription_id:int}/deliveries",
     response_model=PageOut[DeliveryRead],
     summary="The delivery log of a subscription, newest first",
     responses=problem_responses(404),

@@ -116,7 +116,7 @@ async def count_working_days(
 
 
 @router.get(
-    "/{year}",
+    "/{year:int}",
     response_model=CalendarYearRead,
     summary="One year's holidays and make-up working days",
     responses=problem_responses(404),
@@ -130,7 +130,7 @@ async def get_year(
 
 
 @router.put(
-    "/{year}",
+    "/{year:int}",
     response_model=CalendarYearRead,
     summary="Enter or replace a year's holiday arrangement",
     description=(
@@ -163,7 +163,7 @@ async def put_year(
 
 
 @router.delete(
-    "/{year}",
+    "/{year:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a year's arrangement (working-day questions about it are then refused)",
     responses=problem_responses(404, 412, 428),

@@ -57,7 +57,7 @@ async def create_zone(
     return ZoneRead.model_validate(zone)
 
 
-@router.get("/{zone_id}", response_model=ZoneRead, summary="Read a zone", responses=problem_responses(404))
+@router.get("/{zone_id:int}", response_model=ZoneRead, summary="Read a zone", responses=problem_responses(404))
 async def get_zone(
     zone_id: IdPath, response: Response, session: SessionDep, _actor: Annotated[Principal, require("zones:read")]
 ) -> ZoneRead:
@@ -67,7 +67,7 @@ async def get_zone(
 
 
 @router.patch(
-    "/{zone_id}",
+    "/{zone_id:int}",
     response_model=ZoneRead,
     summary="Rename or move a zone (null parent_id: top level)",
     responses=problem_responses(404, 409, 412, 415, 428),
@@ -86,7 +86,7 @@ async def update_zone(
 
 
 @router.delete(
-    "/{zone_id}",
+    "/{zone_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a zone (409 while it has sub-zones, enterprises or parcels)",
     responses=problem_responses(404, 409, 412, 428),
@@ -98,7 +98,7 @@ async def delete_zone(
 
 
 @router.get(
-    "/{zone_id}/area-versions",
+    "/{zone_id:int}/area-versions",
     response_model=list[AreaVersionRead],
     summary="A leaf zone's area history",
     responses=problem_responses(404),
@@ -110,7 +110,7 @@ async def list_area_versions(
 
 
 @router.post(
-    "/{zone_id}/area-versions",
+    "/{zone_id:int}/area-versions",
     response_model=AreaVersionRead,
     status_code=status.HTTP_201_CREATED,
     summary="Record the area in force from a date (leaf zones only; ranges may not overlap)",
@@ -129,7 +129,7 @@ async def add_area_version(
 
 
 @router.delete(
-    "/{zone_id}/area-versions/{version_id}",
+    "/{zone_id:int}/area-versions/{version_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an area version (to correct it, remove and record again)",
     responses=problem_responses(404, 412, 428),
@@ -145,7 +145,7 @@ async def delete_area_version(
 
 
 @router.get(
-    "/{zone_id}/area-basis",
+    "/{zone_id:int}/area-basis",
     response_model=AreaBasis,
     summary="The zone's area basis on a date (sum of its leaf zones' areas in force), in km² and 亩",
     responses=problem_responses(404),
