@@ -1,6 +1,7 @@
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, ClassVar, Generic, TypeVar, get_args
 
 from pydantic import (
@@ -26,6 +27,16 @@ def _holds(annotation: object, kinds: tuple[type, ...]) -> bool:
     return annotation in kinds or any(_holds(arg, kinds) for arg in get_args(annotation))
 
 
+@cache
+def _number_keys(model: type[BaseModel]) -> frozenset[str]:
+    """The keys of a body model's number fields (a flag may be a number or a bool: left alone)."""
+    return frozenset(
+        field.alias or name
+        for name, field in model.model_fields.items()
+        if _holds(field.annotation, (int, float, Decimal)) and not _holds(field.annotation, (bool,))
+    )
+
+
 class _JsonBoolean:
     """Stands in for a JSON boolean sent for a number, so the field itself refuses it (and errors[].loc names it)."""
 
@@ -41,11 +52,7 @@ class InputModel(BaseModel):
         # Pydantic's lax mode reads false as 0 and true as 1; a JSON boolean sent for a number is a mistake.
         if not isinstance(data, dict):
             return data
-        numbers = {
-            field.alias or name
-            for name, field in cls.model_fields.items()
-            if _holds(field.annotation, (int, float, Decimal)) and not _holds(field.annotation, (bool,))
-        }
+        numbers = _number_keys(cls)
         return {k: _JsonBoolean() if k in numbers and isinstance(v, bool) else v for k, v in data.items()}
 
 

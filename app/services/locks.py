@@ -30,7 +30,6 @@ async def hold_rows(session: AsyncSession, key: InstrumentedAttribute[int], ids:
     On SQLite, as for `hold`, the database's write lock.
     """
     if session.get_bind().dialect.name == "postgresql":
-        wanted = sorted(set(ids))
-        await session.execute(select(key).where(key.in_(wanted)).order_by(key).with_for_update(key_share=True))
+        await session.execute(select(key).where(key.in_(set(ids))).order_by(key).with_for_update(key_share=True))
     else:
         await hold(session, "rows")

@@ -72,6 +72,18 @@ async def created(response: httpx.Response) -> Json:
     return body
 
 
+async def new_talent(client: httpx.AsyncClient, headers: Headers, employer_id: int) -> Json:
+    """A talent with an ID number and a phone, the personal data the masking tests look for."""
+    body = {
+        "name": "王示例",
+        "enterprise_id": employer_id,
+        "role": "senior_executive",
+        "national_id": NATIONAL_ID,
+        "phone": PHONE,
+    }
+    return await created(await client.post("/api/v1/talents", json=body, headers=headers))
+
+
 async def machine(client: httpx.AsyncClient, admin: Headers, *scopes: str) -> Headers:
     """A district system registered through /clients, holding only `scopes`, with a client_credentials token."""
     registered = await created(
@@ -341,19 +353,7 @@ async def test_the_audit_trail_hides_what_its_reader_is_not_cleared_for(
     company = await enterprise(
         client, admin_headers, 3, contacts=[{"name": CONTACT, "phone": PHONE, "position": "董事长秘书"}]
     )
-    await created(
-        await client.post(
-            "/api/v1/talents",
-            json={
-                "name": "王示例",
-                "enterprise_id": company["id"],
-                "role": "senior_executive",
-                "national_id": NATIONAL_ID,
-                "phone": PHONE,
-            },
-            headers=admin_headers,
-        )
-    )
+    await new_talent(client, admin_headers, company["id"])
     await created(
         await client.post(
             "/api/v1/disclosure-requests",
@@ -494,19 +494,7 @@ async def test_personal_data_is_masked_on_every_surface(
     company = await enterprise(
         client, admin_headers, 5, contacts=[{"name": CONTACT, "phone": PHONE, "position": "董事长秘书"}]
     )
-    person = await created(
-        await client.post(
-            "/api/v1/talents",
-            json={
-                "name": "王示例",
-                "enterprise_id": company["id"],
-                "role": "senior_executive",
-                "national_id": NATIONAL_ID,
-                "phone": PHONE,
-            },
-            headers=admin_headers,
-        )
-    )
+    person = await new_talent(client, admin_headers, company["id"])
     request = await created(
         await client.post(
             "/api/v1/disclosure-requests",

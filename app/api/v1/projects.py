@@ -26,7 +26,7 @@ from app.services.pagination import PageRequest
 
 router = APIRouter(prefix="/projects", tags=["projects 招商项目"], responses=problem_responses(401, 403, 422))
 
-# Masked for callers without confidential:read when the project has a code name (see to_read).
+# What a caller without confidential:read may not change on a code-named project (it could not read them back).
 _CONFIDENTIAL_FIELDS = frozenset({"name", "code_name", "enterprise_id"})
 
 ProjectPage = Annotated[PageRequest, sort_dependency(service.PROJECT_SORTS, default="-introduced_on")]
