@@ -84,6 +84,17 @@ async def new_talent(client: httpx.AsyncClient, headers: Headers, employer_id: i
     return await created(await client.post("/api/v1/talents", json=body, headers=headers))
 
 
+async def new_request(client: httpx.AsyncClient, headers: Headers) -> Json:
+    """A request for disclosure by a natural person, whose name is the personal data masked."""
+    body = {
+        "applicant_type": "natural_person",
+        "applicant_name": APPLICANT,
+        "subject": "申请公开",
+        "received_on": "2018-06-01",
+    }
+    return await created(await client.post("/api/v1/disclosure-requests", json=body, headers=headers))
+
+
 async def machine(client: httpx.AsyncClient, admin: Headers, *scopes: str) -> Headers:
     """A district system registered through /clients, holding only `scopes`, with a client_credentials token."""
     registered = await created(
@@ -354,18 +365,7 @@ async def test_the_audit_trail_hides_what_its_reader_is_not_cleared_for(
         client, admin_headers, 3, contacts=[{"name": CONTACT, "phone": PHONE, "position": "董事长秘书"}]
     )
     await new_talent(client, admin_headers, company["id"])
-    await created(
-        await client.post(
-            "/api/v1/disclosure-requests",
-            json={
-                "applicant_type": "natural_person",
-                "applicant_name": APPLICANT,
-                "subject": "申请公开",
-                "received_on": "2018-06-01",
-            },
-            headers=admin_headers,
-        )
-    )
+    await new_request(client, admin_headers)
     facts = await _tax_and_revenue(client, admin_headers, company["id"])
     # A corrected tax figure: the update's snapshot holds only the changed figures, not the metric.
     await _bulk(client, admin_headers, company["id"], "tax", "111.11")
@@ -495,18 +495,7 @@ async def test_personal_data_is_masked_on_every_surface(
         client, admin_headers, 5, contacts=[{"name": CONTACT, "phone": PHONE, "position": "董事长秘书"}]
     )
     person = await new_talent(client, admin_headers, company["id"])
-    request = await created(
-        await client.post(
-            "/api/v1/disclosure-requests",
-            json={
-                "applicant_type": "natural_person",
-                "applicant_name": APPLICANT,
-                "subject": "申请公开",
-                "received_on": "2018-06-01",
-            },
-            headers=admin_headers,
-        )
-    )
+    request = await new_request(client, admin_headers)
     surfaces = {
         "enterprises": [f"/api/v1/enterprises/{company['id']}", "/api/v1/enterprises", "/api/v1/changes/enterprises"],
         "talents": [f"/api/v1/talents/{person['id']}", "/api/v1/talents", "/api/v1/changes/talents"],
