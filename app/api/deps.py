@@ -1,4 +1,8 @@
-"""Dependencies every router shares: session, caller, scopes, paging, sorting, If-Match."""
+"""Dependencies every router shares: session, caller, scopes, paging, sorting, If-Match.
+
+Every dependency is `async def`, even those that do no I/O: FastAPI runs a plain `def` dependency in a worker
+thread, a hop that costs more than the work (measured in bench/README.md).
+"""
 
 import re
 from collections.abc import AsyncIterator, Collection
@@ -35,12 +39,12 @@ oauth2_scheme = OAuth2(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -51,13 +55,13 @@ async def get_session(database: Annotated[Database, Depends(get_database)]) -> A
         yield session
 
 
-def get_today(request: Request) -> date:
+async def get_today(request: Request) -> date:
     """Today's business date in Asia/Shanghai, from the app's clock (settable in tests)."""
     clock: Clock = request.app.state.clock
     return shanghai_date(clock.now())
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The current instant from the app's clock (settable in tests), for stamping and "not in the future"."""
     clock: Clock = request.app.state.clock
     return clock.now()
@@ -144,7 +148,7 @@ def require(*scopes: str) -> Any:
 AnyPrincipal = Annotated[Principal, Security(get_principal)]
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Page size, at most {MAX_PAGE_SIZE}")] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> tuple[int, int]:
@@ -156,7 +160,7 @@ def sort_dependency(allowed: Collection[str], default: str) -> Any:
     keys = ", ".join(sorted(allowed))
     default_parts = tuple(default.split(","))
 
-    def dependency(
+    async def dependency(
         paging: Annotated[tuple[int, int], Depends(page_params)],
         sort: Annotated[
             str,
@@ -187,7 +191,7 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-def expected_version(
+async def expected_version(
     request: Request,
     if_match: Annotated[
         str | None,
@@ -222,7 +226,7 @@ def _if_match(request: Request) -> tuple[bool, frozenset[int] | None]:
     return True, frozenset(int(m.group(1)) for tag in tags if (m := _STRONG_ETAG.match(tag)))
 
 
-def optional_if_match(
+async def optional_if_match(
     request: Request,
     if_match: Annotated[
         str | None,

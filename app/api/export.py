@@ -150,7 +150,7 @@ class Export:
         audit.record(self.session, actor, "export", "export", path, None, after)
 
 
-def export_params(
+async def export_params(
     request: Request,
     session: SessionDep,
     today: TodayDep,

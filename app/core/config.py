@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'zhaoshang.db'}"
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
+    # A pooled PostgreSQL connection unused for this long is pinged before it serves a request.
+    database_ping_idle_seconds: float = Field(default=10, ge=0, le=3600)
     migrations_dir: Path = PROJECT_ROOT / "migrations"
 
     secret_key: str = ""

@@ -1,13 +1,14 @@
 """Engine and session factory. One `Database` per app; sessions are opened per request."""
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import ExceptionContext, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
@@ -69,17 +70,45 @@ def ensure_sqlite_directory(database_url: str) -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def _ping_when_idle(idle_seconds: float) -> tuple[Callable[..., None], Callable[..., None]]:
+    """Pool listeners that ping a connection before use only when it has sat unused for `idle_seconds`.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout; on asyncpg that is BEGIN, an empty query and
+    ROLLBACK, three round trips on every request. A connection in steady use has just proved itself; one
+    that sat idle may have been cut by a restart or a firewall, and raising DisconnectionError from a
+    checkout makes the pool replace it and try again.
+    """
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["returned_at"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:
+            raise DisconnectionError("the idle connection is gone") from exc
+
+    return checkin, checkout
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = make_url(settings.database_url)
     # hide_parameters: a failed statement's error (and so the log) never carries the values bound to it,
     # which may be personal data such as a national ID number.
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     ensure_sqlite_directory(settings.database_url)
     if url.get_backend_name() != "sqlite":
         kwargs |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "postgresql":
         event.listen(engine.sync_engine, "handle_error", _unavailable_as_operational)
+        checkin, checkout = _ping_when_idle(settings.database_ping_idle_seconds)
+        event.listen(engine.sync_engine.pool, "checkin", checkin)
+        event.listen(engine.sync_engine.pool, "checkout", checkout)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_explicit_begin)

@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -182,6 +183,43 @@ async def test_an_outage_is_503_and_the_same_app_recovers_by_itself(
         assert (await client.get("/readyz")).status_code == 200
         assert proxy.connections > reached  # it did reconnect through the restarted proxy
     assert await enterprise_count(database) == 2
+
+
+@pytest.mark.parametrize(("ping_idle_seconds", "replaced"), [(0, True), (3600, False)])
+async def test_a_pooled_connection_cut_while_idle_is_replaced_when_its_idle_time_calls_for_a_ping(
+    proxy: Proxy, settings: Settings, ping_idle_seconds: int, replaced: bool
+) -> None:
+    # The pool pings only connections idle for DATABASE_PING_IDLE_SECONDS (a connection in steady use is
+    # not pinged: three round trips a request). Cut while idle, a pinged connection is replaced unseen;
+    # one not pinged fails its request (503), and the pool then replaces it.
+    own = Proxy(*proxy.upstream)  # not the module's proxy: its app's pooled connections stay whole
+    await own.start()
+    url = make_url(settings.database_url).set(host="127.0.0.1", port=own.port)
+    database = Database(
+        settings.model_copy(
+            update={
+                "database_url": url.render_as_string(hide_password=False),
+                "database_ping_idle_seconds": ping_idle_seconds,
+            }
+        )
+    )
+    try:
+        async with database.session() as session:
+            first = await session.scalar(text("SELECT pg_backend_pid()"))
+        own.cut()  # the pooled connection breaks while it waits in the pool
+        await asyncio.sleep(0.05)
+        if replaced:
+            async with database.session() as session:
+                assert await session.scalar(text("SELECT pg_backend_pid()")) != first
+        else:
+            with pytest.raises((OperationalError, InterfaceError)):  # both answered 503 by the app
+                async with database.session() as session:
+                    await session.scalar(text("SELECT pg_backend_pid()"))
+            async with database.session() as session:  # the pool let the dead connection go
+                assert await session.scalar(text("SELECT pg_backend_pid()")) != first
+    finally:
+        await database.dispose()
+        await own.stop()
 
 
 def _impatient(dbapi_connection: Any, _record: Any) -> None:

@@ -146,7 +146,7 @@ async def end_assignment(
     return read
 
 
-def _workload_sort(
+async def _workload_sort(
     sort: Annotated[
         str,
         Query(
