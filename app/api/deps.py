@@ -22,7 +22,7 @@ from app.core.principal import Principal
 from app.core.scopes import SCOPES
 from app.core.security import InvalidTokenError, decode_access_token
 from app.schemas.common import MAX_ID
-from app.services.auth import resolve_principal
+from app.services.auth import principals, resolve_principal
 from app.services.pagination import PageRequest
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a password
@@ -121,9 +121,12 @@ async def get_principal(
         claims = decode_access_token(settings, token.strip())
     except InvalidTokenError:
         raise _unauthenticated("访问令牌无效或已过期 / the access token is invalid or expired") from None
-    principal = await resolve_principal(session, claims)
+    principal = principals.get(claims)
     if principal is None:
-        raise _unauthenticated("账号已停用或不存在 / the account is disabled or no longer exists")
+        principal = await resolve_principal(session, claims)
+        if principal is None:
+            raise _unauthenticated("账号已停用或不存在 / the account is disabled or no longer exists")
+        principals.put(claims, principal, settings.auth_cache_seconds)
     request.scope["state"]["principal_label"] = principal.label
     missing = set(security_scopes.scopes) - principal.scopes
     if missing:

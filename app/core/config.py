@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = "zhaoshang"
     jwt_audience: str = "zhaoshang-api"
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    # How long a worker process trusts an account it has looked up (0: look it up on every request).
+    auth_cache_seconds: float = Field(default=5, ge=0, le=60)
 
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)

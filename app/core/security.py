@@ -5,11 +5,14 @@ are required, so a token without a signature, with `alg: none`, signed by anothe
 expired, for another audience or missing a claim is refused the same way.
 """
 
+import functools
 import hashlib
 import hmac
 import re
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +32,8 @@ _SUBJECT = re.compile(r"^(user|client):([1-9][0-9]{0,9})$")
 _MAX_ID = 2**31 - 1
 # NumericDate bounds we accept: 2000-01-01 .. 2100-01-01 (anything else is not ours).
 _MIN_TIME, _MAX_TIME = 946_684_800, 4_102_444_800
+
+wall_clock: Callable[[], float] = time.time  # seconds since the epoch; settable in tests
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the timing of "no such user" close to "wrong password".
@@ -104,16 +109,26 @@ def create_access_token(settings: Settings, subject: str, scopes: frozenset[str]
 def decode_access_token(settings: Settings, token: str) -> TokenClaims:
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidTokenError("token too large")
+    claims, expires = _verified(settings.secret_key, settings.jwt_issuer, settings.jwt_audience, token)
+    if expires <= wall_clock():  # a verified token is remembered: its expiry is checked at every use
+        raise InvalidTokenError("Signature has expired.")
+    return claims
+
+
+# One SPA session or district system sends the same token for many requests: verifying its signature and
+# claims once is enough. Keyed by the key, issuer and audience too; a token that fails is not remembered.
+@functools.lru_cache(maxsize=4096)
+def _verified(secret_key: str, issuer: str, audience: str, token: str) -> tuple[TokenClaims, int]:
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM:
             raise InvalidTokenError("unexpected signing algorithm")
         claims = jwt.decode(
             token,
-            settings.secret_key,
+            secret_key,
             algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            audience=audience,
+            issuer=issuer,
             options={f"require_{claim}": True for claim in REQUIRED_CLAIMS} | {"leeway": 0},
         )
     except JWTError as exc:
@@ -127,9 +142,10 @@ def decode_access_token(settings: Settings, token: str) -> TokenClaims:
     times = [claims["iat"], claims["exp"]]
     if not all(isinstance(t, int) and not isinstance(t, bool) and _MIN_TIME <= t <= _MAX_TIME for t in times):
         raise InvalidTokenError("implausible timestamps")
-    return TokenClaims(
+    verified = TokenClaims(
         kind=match.group(1),
         principal_id=int(match.group(2)),
         credential=credential,
         scopes=frozenset(scope.split()),
     )
+    return verified, claims["exp"]

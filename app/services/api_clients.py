@@ -12,7 +12,7 @@ from app.core.scopes import unknown_scopes
 from app.core.security import hash_secret, new_client_id, new_client_secret
 from app.models import ApiClient
 from app.schemas.api_client import ApiClientCreate, ApiClientUpdate
-from app.services import audit
+from app.services import audit, auth
 from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
@@ -97,6 +97,7 @@ async def update_client(
     if changes.get("is_active") is not None:
         client.is_active = changes["is_active"]
     await session.flush()
+    auth.principals.forget("client", client.id)
     audit.record(session, actor, "update", "api_client", client.id, before, audit.snapshot(client))
     return client
 
@@ -111,5 +112,6 @@ async def rotate_secret(
     client.secret_hash = await hash_secret(secret)
     client.secret_rotated_at = datetime.now(UTC)
     await session.flush()
+    auth.principals.forget("client", client.id)
     audit.record(session, actor, "rotate_secret", "api_client", client.id, before, audit.snapshot(client))
     return client, secret

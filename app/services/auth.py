@@ -1,5 +1,7 @@
 """Token issuing (password and client-credentials grants), login throttling, and token → principal."""
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -126,12 +128,72 @@ async def resolve_principal(session: AsyncSession, claims: TokenClaims) -> Princ
     secret retires every token issued before it.
     """
     if claims.kind == "user":
-        user = await session.get(User, claims.principal_id)
+        user = (
+            await session.execute(
+                select(User.username, User.role, User.is_active, User.password_hash).where(
+                    User.id == claims.principal_id
+                )
+            )
+        ).one_or_none()
         if user is None or not user.is_active or not same_credential(claims.credential, user.password_hash):
             return None
         allowed = ROLE_SCOPES[Role(user.role)]
-        return Principal("user", user.id, user.username, claims.scopes & allowed, role=user.role)
-    client = await session.get(ApiClient, claims.principal_id)
+        return Principal("user", claims.principal_id, user.username, claims.scopes & allowed, role=user.role)
+    client = (
+        await session.execute(
+            select(ApiClient.name, ApiClient.scopes, ApiClient.is_active, ApiClient.secret_hash).where(
+                ApiClient.id == claims.principal_id
+            )
+        )
+    ).one_or_none()
     if client is None or not client.is_active or not same_credential(claims.credential, client.secret_hash):
         return None
-    return Principal("client", client.id, client.name, claims.scopes & parse_scopes(client.scopes))
+    return Principal("client", claims.principal_id, client.name, claims.scopes & parse_scopes(client.scopes))
+
+
+class PrincipalCache:
+    """Principals resolved in the last AUTH_CACHE_SECONDS, so a busy caller costs one account lookup per
+    interval instead of one per request (a query is the largest share of a small read).
+
+    Only accounts found valid are kept. The key holds the token's credential fingerprint and scopes, so a
+    token of another password or scope never matches. The services forget an account as they change it, so
+    this process sees a disable, a demotion or a new secret at once; other worker processes within the
+    interval. AUTH_CACHE_SECONDS=0 looks every caller up on every request.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, int, str, frozenset[str]], tuple[float, Principal]] = {}
+        self.clock: Callable[[], float] = time.monotonic  # settable in tests
+
+    @staticmethod
+    def _key(claims: TokenClaims) -> tuple[str, int, str, frozenset[str]]:
+        return (claims.kind, claims.principal_id, claims.credential, claims.scopes)
+
+    def get(self, claims: TokenClaims) -> Principal | None:
+        found = self._entries.get(self._key(claims))
+        if found is None:
+            return None
+        until, principal = found
+        if until <= self.clock():
+            del self._entries[self._key(claims)]
+            return None
+        return principal
+
+    def put(self, claims: TokenClaims, principal: Principal, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        now = self.clock()
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+        self._entries[self._key(claims)] = (now + seconds, principal)
+
+    def forget(self, kind: str, principal_id: int) -> None:
+        for key in [k for k in self._entries if k[0] == kind and k[1] == principal_id]:
+            self._entries.pop(key, None)
+
+
+principals = PrincipalCache()

@@ -11,7 +11,7 @@ from app.core.scopes import Role
 from app.core.security import hash_secret
 from app.models import User
 from app.schemas.user import UserCreate, UserUpdate
-from app.services import audit
+from app.services import audit, auth
 from app.services.pagination import Page, PageRequest, ordered, page_of
 from app.services.versioning import check_version
 
@@ -100,6 +100,7 @@ async def update_user(
     if password_changed:
         user.password_hash = await hash_secret(changes["password"])
     await session.flush()
+    auth.principals.forget("user", user.id)
     after = audit.snapshot(user)
     if password_changed:
         # The hash itself never enters the audit trail; the fact of the change does.

@@ -1,20 +1,32 @@
 """The token endpoint and token verification: both grants, scopes, throttling and every forgery."""
 
 import base64
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from jose import jwt
+from sqlalchemy import update
 
+from app.core import security
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.principal import SYSTEM
 from app.core.scopes import ROLE_SCOPES, Role
-from app.core.security import ALGORITHM, MAX_TOKEN_LENGTH, credential_fingerprint
+from app.core.security import (
+    ALGORITHM,
+    MAX_TOKEN_LENGTH,
+    InvalidTokenError,
+    create_access_token,
+    credential_fingerprint,
+    decode_access_token,
+)
+from app.models import User
 from app.schemas.api_client import ApiClientCreate
 from app.services import api_clients
+from app.services import auth as auth_service
 from tests.conftest import DEFAULT_PASSWORD, UserFactory
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -390,3 +402,47 @@ async def test_parallel_guesses_cannot_outrun_the_throttle(app_factory: Any, mak
     statuses = sorted(a.status_code for a in answers)
     assert statuses.count(400) <= 5
     assert statuses.count(429) >= 7
+
+
+async def _disable_behind_the_cache(database: Database, user_id: int) -> None:
+    """What another worker process does: the account changes in the database, not in this process."""
+    async with database.session() as session:
+        await session.execute(update(User).where(User.id == user_id).values(is_active=False))
+
+
+async def test_an_account_disabled_by_another_worker_is_refused_here_within_auth_cache_seconds(
+    client: httpx.AsyncClient,
+    make_user: UserFactory,
+    database: Database,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user, headers = await make_user(Role.leader, username="elsewhere")
+    assert (await client.get("/api/v1/users", headers=headers)).status_code == 200
+    await _disable_behind_the_cache(database, user.id)
+    # This process looked the account up a moment ago and trusts that for AUTH_CACHE_SECONDS.
+    assert (await client.get("/api/v1/users", headers=headers)).status_code == 200
+    later = time.monotonic() + settings.auth_cache_seconds
+    monkeypatch.setattr(auth_service.principals, "clock", lambda: later)
+    assert (await client.get("/api/v1/users", headers=headers)).status_code == 401
+
+
+async def test_with_auth_cache_seconds_0_every_request_looks_the_account_up(
+    app_factory: Any, make_user: UserFactory, database: Database
+) -> None:
+    app = app_factory(auth_cache_seconds=0)
+    user, headers = await make_user(Role.leader, username="uncached")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        assert (await client.get("/api/v1/users", headers=headers)).status_code == 200
+        await _disable_behind_the_cache(database, user.id)
+        assert (await client.get("/api/v1/users", headers=headers)).status_code == 401
+
+
+def test_a_verified_token_is_remembered_but_still_expires(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    token, _ = create_access_token(settings, "user:7", frozenset({"users:read"}), "fingerprint")
+    expires = jwt.get_unverified_claims(token)["exp"]
+    assert decode_access_token(settings, token).principal_id == 7
+    assert decode_access_token(settings, token).principal_id == 7  # the second time from memory
+    monkeypatch.setattr(security, "wall_clock", lambda: float(expires))
+    with pytest.raises(InvalidTokenError):
+        decode_access_token(settings, token)
