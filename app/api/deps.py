@@ -49,9 +49,28 @@ async def get_database(request: Request) -> Database:
     return database
 
 
-async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
-    # One transaction per request, committed before the response is sent (scope="function").
-    async with database.session() as session:
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_session(
+    request: Request, database: Annotated[Database, Depends(get_database)]
+) -> AsyncIterator[AsyncSession]:
+    """A write (POST, PUT, PATCH, DELETE) runs in one transaction, committed before the response is sent
+    (scope="function"). A read (GET, HEAD) gets a read-only session on the primary without a transaction:
+    two round trips fewer, the same reads (see Database)."""
+    if request.method in READ_METHODS:
+        async with database.read_session() as session:
+            yield session
+    else:
+        async with database.session() as session:
+            yield session
+
+
+async def get_analytics_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    """Analytics and report reads: the replica when DATABASE_REPLICA_URL is set, else the primary."""
+    async with database.read_session(analytics=True) as session:
         yield session
 
 
@@ -94,6 +113,7 @@ async def require_json_body(request: Request) -> None:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+AnalyticsSessionDep = Annotated[AsyncSession, Depends(get_analytics_session, scope="function")]
 
 
 def _unauthenticated(detail: str, error: str = "invalid_token") -> ProblemError:

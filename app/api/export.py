@@ -125,9 +125,9 @@ class Export:
                 extra={"total": total, "max_rows": MAX_EXPORT_ROWS},
             )
         path = self.request.url.path
-        self._record(actor, path, total)
-        table = Table(model, self.money_unit, money)
         database: Database = self.request.app.state.database
+        await self._record(database, actor, path, total)
+        table = Table(model, self.money_unit, money)
         if self.format is ExportFormat.csv:
             body, media_type = _csv(database, stmt, convert, table), f"{CSV_MEDIA_TYPE}; charset=utf-8"
         else:
@@ -140,14 +140,16 @@ class Export:
         }
         return StreamingResponse(body, media_type=media_type, headers=headers)
 
-    def _record(self, actor: Principal, path: str, total: int) -> None:
-        # Exports carry personal data out of the system: who took which list, when, how many rows.
+    async def _record(self, database: Database, actor: Principal, path: str, total: int) -> None:
+        # Exports carry personal data out of the system: who took which list, when, how many rows. Committed
+        # before the first byte is sent; the list itself is read without a transaction (a GET).
         query = {
             key: _PERSONAL_FILTERS[key](value) if key in _PERSONAL_FILTERS else value
             for key, value in self.request.query_params.items()
         }
         after = {"format": self.format.value, "money_unit": self.money_unit.value, "query": query, "rows": total}
-        audit.record(self.session, actor, "export", "export", path, None, after)
+        async with database.session() as session:
+            audit.record(session, actor, "export", "export", path, None, after)
 
 
 async def export_params(

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     debug: bool = False
     database_url: str = f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'zhaoshang.db'}"
+    # A streaming replica of the primary for analytics and reports (same schema, read-only); empty: the primary.
+    database_replica_url: str | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     # A pooled PostgreSQL connection unused for this long is pinged before it serves a request.

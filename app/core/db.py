@@ -1,7 +1,7 @@
 """Engine and session factory. One `Database` per app; sessions are opened per request."""
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 
@@ -95,12 +96,13 @@ def _ping_when_idle(idle_seconds: float) -> tuple[Callable[..., None], Callable[
     return checkin, checkout
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    url = make_url(settings.database_url)
+def create_engine(settings: Settings, database_url: str | None = None) -> AsyncEngine:
+    """An engine on `database_url` (default: DATABASE_URL) with the app's pool, ping and error handling."""
+    url = make_url(database_url or settings.database_url)
     # hide_parameters: a failed statement's error (and so the log) never carries the values bound to it,
     # which may be personal data such as a national ID number.
     kwargs: dict[str, Any] = {"hide_parameters": True}
-    ensure_sqlite_directory(settings.database_url)
+    ensure_sqlite_directory(url.render_as_string(hide_password=False))
     if url.get_backend_name() != "sqlite":
         kwargs |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
     engine = create_async_engine(url, **kwargs)
@@ -115,11 +117,63 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+class ReadOnlySession(Session):
+    """A session that cannot write: its connection commits every statement on its own (no transaction), so a
+    write through it would stand at once and alone. Flushing changes and sending INSERT, UPDATE or DELETE
+    both raise."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        if self.new or self.dirty or self.deleted:
+            raise ReadOnlySessionError("a read session does not write; this route needs Database.session()")
+        super().flush(objects)
+
+
+class ReadOnlySessionError(RuntimeError):
+    pass
+
+
+def _refuse_writes(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        raise ReadOnlySessionError("a read session does not write; this route needs Database.session()")
+
+
+def _read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine's pool without transactions, refusing writes. Under READ COMMITTED every statement reads
+    its own snapshot inside a transaction too, so BEGIN and COMMIT would only add two round trips."""
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    event.listen(reader.sync_engine, "before_cursor_execute", _refuse_writes)
+    return reader
+
+
 class Database:
+    """The primary database and, when DATABASE_REPLICA_URL is set, a read replica for analytics.
+
+    - `session()`: a transaction on the primary, committed at the end (every write).
+    - `read_session()`: reads on the primary without a transaction (GET requests: reads see every write
+      the caller has made).
+    - `read_session(analytics=True)`: reads on the replica when there is one, else as above. A replica
+      trails the primary by its replication lag (usually under a second), which figures over months of
+      facts can afford; lists and records a user has just edited come from the primary.
+    """
+
     def __init__(self, settings: Settings) -> None:
         self.engine = create_engine(settings)
         # expire_on_commit=False: responses are shaped after commit, without lazy loads.
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.replica_engine = (
+            create_engine(settings, settings.database_replica_url) if settings.database_replica_url else None
+        )
+        read_options: dict[str, Any] = {
+            "expire_on_commit": False,
+            "autoflush": False,
+            "sync_session_class": ReadOnlySession,
+        }
+        self.read_sessionmaker = async_sessionmaker(_read_engine(self.engine), **read_options)
+        self.analytics_sessionmaker = (
+            async_sessionmaker(_read_engine(self.replica_engine), **read_options)
+            if self.replica_engine is not None
+            else self.read_sessionmaker
+        )
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -131,6 +185,12 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    @asynccontextmanager
+    async def read_session(self, *, analytics: bool = False) -> AsyncIterator[AsyncSession]:
+        """Reads only (see the class): nothing to commit, and writing through it raises."""
+        async with (self.analytics_sessionmaker if analytics else self.read_sessionmaker)() as session:
+            yield session
 
     @asynccontextmanager
     async def savepoint_session(self) -> AsyncIterator[AsyncSession]:
@@ -151,3 +211,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica_engine is not None:
+            await self.replica_engine.dispose()

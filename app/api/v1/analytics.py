@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import IdPath, SessionDep, TodayDep, page_params, require
+from app.api.deps import AnalyticsSessionDep, IdPath, TodayDep, page_params, require
 from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.schemas.analytics import GroupRollupPage, SettlementCohort, ZoneSummary
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/analytics", tags=["analytics 统计"], responses=pro
     ),
 )
 async def settlement(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("analytics:read")],
     settled_from: QueryDate,
     settled_to: Annotated[QueryDate, Query(description="Inclusive")],
@@ -59,7 +59,7 @@ async def settlement(
     responses=problem_responses(404),
 )
 async def groups(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("analytics:read")],
     paging: Annotated[tuple[int, int], Depends(page_params)],
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Companies within this zone")] = None,
@@ -79,7 +79,7 @@ async def groups(
     "days, rounded to 1 place; both figures are SQL aggregates.",
 )
 async def pipeline(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("analytics:read", "projects:read")],
     key_only: bool = False,
     zone_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Projects in this zone or below")] = None,
@@ -97,7 +97,7 @@ async def pipeline(
 )
 async def zone_summary(
     zone_id: IdPath,
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("analytics:read")],
     today: TodayDep,
     as_of: Annotated[QueryDate | None, Query(description="Default: today in Asia/Shanghai")] = None,
@@ -138,7 +138,7 @@ PeriodQuery = Annotated[
     responses=problem_responses(404),
 )
 async def kpi_summary(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     cohort_id: CohortQuery,
@@ -170,7 +170,7 @@ async def kpi_summary(
     responses=problem_responses(404),
 )
 async def kpi_intensity(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     zone_id: Annotated[int, Query(ge=1, le=MAX_ID)],
@@ -187,7 +187,7 @@ async def kpi_intensity(
     responses=problem_responses(404),
 )
 async def kpi_threshold(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     cohort_id: CohortQuery,
@@ -209,7 +209,7 @@ async def kpi_threshold(
     responses=problem_responses(404),
 )
 async def kpi_breakdown(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: Annotated[Principal, require("kpis:read")],
     today: TodayDep,
     cohort_id: CohortQuery,
@@ -228,7 +228,7 @@ async def kpi_breakdown(
     responses=problem_responses(404),
 )
 async def kpi_series(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     actor: Annotated[Principal, require("kpis:read")],
     cohort_id: CohortQuery,
     metric: MetricQuery,

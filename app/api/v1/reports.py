@@ -5,6 +5,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import (
+    AnalyticsSessionDep,
     IdPath,
     NowDep,
     OptionalIfMatchDep,
@@ -65,7 +66,7 @@ def _download(content: bytes, media_type: str, filename: str) -> Response:
 
 
 async def _annual(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     settings: SettingsDep,
     scopes: frozenset[str],
     year: int,
@@ -106,7 +107,7 @@ async def _annual(
 )
 async def annual(
     year: YearPath,
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     settings: SettingsDep,
     actor: Annotated[Principal, require("reports:read")],
     today: TodayDep,
@@ -137,7 +138,7 @@ async def annual(
 )
 async def disclosure(
     year: YearPath,
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("reports:read")],
     current: NowDep,
     today: TodayDep,

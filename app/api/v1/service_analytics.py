@@ -3,7 +3,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import IdQuery, SessionDep, TodayDep, require
+from app.api.deps import AnalyticsSessionDep, IdQuery, TodayDep, require
 from app.core.errors import ProblemError, problem_responses
 from app.core.principal import Principal
 from app.models import HouseholdRegistration, TalentGreenCard
@@ -47,7 +47,7 @@ def _period(first: date, last: date, field: str) -> None:
     ),
 )
 async def request_statistics(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("analytics:read", "services:read")],
     today: TodayDep,
     received_from: QueryDate,
@@ -82,7 +82,7 @@ async def request_statistics(
     "enterprises that had a primary service officer on `visited_to`.",
 )
 async def visit_coverage(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("analytics:read", "services:read")],
     visited_from: QueryDate,
     visited_to: Annotated[QueryDate, Query(description="Inclusive")],
@@ -125,7 +125,7 @@ async def visit_coverage(
     ),
 )
 async def talent_statistics(
-    session: SessionDep,
+    session: AnalyticsSessionDep,
     _actor: Annotated[Principal, require("analytics:read", "talents:read")],
     today: TodayDep,
     period_from: QueryDate,
