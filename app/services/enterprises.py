@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Row, Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -32,11 +32,12 @@ from app.models import (
     Zone,
 )
 from app.models.base import utcnow
+from app.models.functions import child_rows, in_subquery
 from app.models.service_officer import ServiceOfficerAssignment
 from app.schemas.enterprise import EnterpriseCreate, EnterpriseUpdate
 from app.services import audit, locks, service_officers
 from app.services.entered_dates import not_in_future
-from app.services.pagination import Page, PageRequest, ordered, page_of
+from app.services.pagination import Page, PageRequest, ordered
 from app.services.trees import check_new_parent, in_zone, subtree
 from app.services.versioning import check_version
 
@@ -50,6 +51,8 @@ ENTERPRISE_SORTS = {
 }
 
 _WITH_CHILDREN = (selectinload(Enterprise.investor_classes), selectinload(Enterprise.contacts))
+# The read model's own columns; its children come as JSON arrays beside them (`_children`).
+_COLUMNS = tuple(Enterprise.__table__.c)
 
 
 @dataclass(frozen=True)
@@ -68,25 +71,26 @@ class EnterpriseFilter:
     has_service_officer: bool | None = None
 
 
-def filtered(flt: EnterpriseFilter) -> Select[Enterprise]:
-    stmt = select(Enterprise)
+def _conditions(flt: EnterpriseFilter) -> list[Any]:
+    """The filter as WHERE criteria (built once per statement: a subtree CTE may appear only once)."""
+    where: list[Any] = []
     if flt.q:
-        stmt = stmt.where(func.lower(Enterprise.name).contains(flt.q.lower(), autoescape=True))
+        where.append(func.lower(Enterprise.name).contains(flt.q.lower(), autoescape=True))
     if flt.uscc:
-        stmt = stmt.where(Enterprise.uscc == flt.uscc.strip().upper())
+        where.append(Enterprise.uscc == flt.uscc.strip().upper())
     if flt.industry_code:
-        stmt = stmt.where(Enterprise.industry_code == flt.industry_code)
+        where.append(Enterprise.industry_code == flt.industry_code)
     if flt.industry_section:
         divisions = select(Industry.code).where(Industry.section_code == flt.industry_section)
-        stmt = stmt.where(Enterprise.industry_code.in_(divisions))
+        where.append(Enterprise.industry_code.in_(divisions))
     if flt.zone_id is not None:
-        stmt = stmt.where(in_zone(Enterprise.zone_id, flt.zone_id))
+        where.append(in_zone(Enterprise.zone_id, flt.zone_id))
     if flt.source is not None:
-        stmt = stmt.where(Enterprise.source == flt.source)
+        where.append(Enterprise.source == flt.source)
     if flt.status is not None:
-        stmt = stmt.where(Enterprise.status == flt.status)
+        where.append(Enterprise.status == flt.status)
     if flt.investor_class is not None:
-        stmt = stmt.where(
+        where.append(
             exists().where(
                 EnterpriseInvestorClass.enterprise_id == Enterprise.id,
                 EnterpriseInvestorClass.investor_class == flt.investor_class,
@@ -94,27 +98,79 @@ def filtered(flt: EnterpriseFilter) -> Select[Enterprise]:
         )
     if flt.group_id is not None:
         members = subtree(Enterprise, flt.group_id, "group_subtree")
-        stmt = stmt.where(Enterprise.id.in_(select(members.c.id)), Enterprise.id != flt.group_id)
+        where += [in_subquery(Enterprise.id, select(members.c.id).scalar_subquery()), Enterprise.id != flt.group_id]
     if flt.settled_from is not None:
-        stmt = stmt.where(Enterprise.settled_on >= flt.settled_from)
+        where.append(Enterprise.settled_on >= flt.settled_from)
     if flt.settled_to is not None:
-        stmt = stmt.where(Enterprise.settled_on <= flt.settled_to)
+        where.append(Enterprise.settled_on <= flt.settled_to)
     if flt.has_service_officer is not None:
         column = Enterprise.service_officer_id
-        stmt = stmt.where(column.is_not(None) if flt.has_service_officer else column.is_(None))
-    return stmt
+        where.append(column.is_not(None) if flt.has_service_officer else column.is_(None))
+    return where
 
 
-def enterprises_query(flt: EnterpriseFilter, sort: tuple[str, ...]) -> Select[Enterprise]:
-    """The list's statement in its order: one page of it for the list, all of it for an export."""
-    return ordered(filtered(flt).options(*_WITH_CHILDREN), sort, ENTERPRISE_SORTS, Enterprise.id)
+def _children(outer: Any, enterprise_id: Any) -> tuple[Any, Any]:
+    """An enterprise's investor classes and contacts as JSON arrays of rows, read in the same statement."""
+    classes = child_rows(
+        outer,
+        enterprise_id,
+        EnterpriseInvestorClass.enterprise_id,
+        EnterpriseInvestorClass.id,
+        EnterpriseInvestorClass.investor_class,
+        EnterpriseInvestorClass.list_year,
+    )
+    contacts = child_rows(
+        outer,
+        enterprise_id,
+        EnterpriseContact.enterprise_id,
+        EnterpriseContact.id,
+        EnterpriseContact.name,
+        EnterpriseContact.phone,
+        EnterpriseContact.position,
+    )
+    return classes.label("investor_classes"), contacts.label("contacts")
 
 
-async def list_enterprises(session: AsyncSession, flt: EnterpriseFilter, page: PageRequest) -> Page[Enterprise]:
-    return await page_of(session, enterprises_query(flt, page.sort), page)
+def enterprise_reads(flt: EnterpriseFilter, sort: tuple[str, ...]) -> Select[Any]:
+    """Every enterprise of the list in its order, each row with its children (an export reads it all)."""
+    stmt = select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(*_conditions(flt))
+    return ordered(stmt, sort, ENTERPRISE_SORTS, Enterprise.id)
+
+
+async def list_enterprises(session: AsyncSession, flt: EnterpriseFilter, page: PageRequest) -> Page[Row[Any]]:
+    """One page and the total in one statement: the page sorted and cut in a subquery, the children of its
+    rows only, and the count of every matching row as a scalar subquery the database evaluates once."""
+    where = _conditions(flt)
+    total = select(func.count()).select_from(Enterprise).where(*where).scalar_subquery()
+    cut = (
+        ordered(select(*_COLUMNS).where(*where), page.sort, ENTERPRISE_SORTS, Enterprise.id)
+        .limit(page.limit)
+        .offset(page.offset)
+        .subquery("page")
+    )
+    sortable = {key: cut.c[column.key] for key, column in ENTERPRISE_SORTS.items()}
+    stmt = ordered(select(cut, *_children(cut, cut.c.id), total.label("total")), page.sort, sortable, cut.c.id)
+    rows = list((await session.execute(stmt)).all())
+    if rows:
+        matching = int(rows[0].total)
+    elif page.offset == 0:
+        matching = 0  # nothing matches at all
+    else:  # a page past the end: the total was in no row
+        matching = int(await session.scalar(select(func.count()).select_from(Enterprise).where(*where)) or 0)
+    return Page(items=rows, total=matching, limit=page.limit, offset=page.offset)
+
+
+async def read_enterprise(session: AsyncSession, enterprise_id: int) -> Row[Any]:
+    """An enterprise with its children, in one statement (the record as GET shows it)."""
+    stmt: Select[Any] = select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(Enterprise.id == enterprise_id)
+    row: Row[Any] | None = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        raise NotFoundError("enterprise", enterprise_id)
+    return row
 
 
 async def get_enterprise(session: AsyncSession, enterprise_id: int) -> Enterprise:
+    """The enterprise as an ORM object with its children loaded, to change it."""
     enterprise = await session.scalar(select(Enterprise).where(Enterprise.id == enterprise_id).options(*_WITH_CHILDREN))
     if enterprise is None:
         raise NotFoundError("enterprise", enterprise_id)

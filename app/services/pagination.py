@@ -70,11 +70,15 @@ async def paginate(
     return await page_of(session, ordered(stmt, page.sort, sortable, tiebreaker), page)
 
 
-async def batches(session: AsyncSession, stmt: Select[T], size: int = 500) -> AsyncIterator[Sequence[T]]:
-    """Every row of an `ordered()` statement, `size` at a time, without holding them all in memory.
+async def batches(
+    session: AsyncSession, stmt: Select[Any], size: int = 500, *, rows: bool = False
+) -> AsyncIterator[Sequence[Any]]:
+    """Every row of an `ordered()` statement, `size` at a time, without holding them all in memory: the
+    first column of each row (an ORM object), or with `rows` the whole rows (a statement of columns).
 
     A server-side cursor (`yield_per`); eager loads (`selectinload`) run once per batch.
     """
-    result = await session.stream_scalars(stmt.execution_options(yield_per=size))
+    options = stmt.execution_options(yield_per=size)
+    result = await (session.stream(options) if rows else session.stream_scalars(options))
     async for partition in result.partitions():
         yield partition

@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 
 from app.core.errors import field_problem, unknown_reference
 from app.models import Zone
+from app.models.functions import in_subquery
 
 
 def subtree(model: Any, root_id: int, name: str = "subtree") -> CTE:
@@ -20,7 +21,7 @@ def subtree(model: Any, root_id: int, name: str = "subtree") -> CTE:
 def in_zone(column: Any, zone_id: int) -> Any:
     """`column` (a zone id) is the zone or one of its sub-zones, any depth."""
     zones = subtree(Zone, zone_id, "zone_subtree")
-    return column.in_(select(zones.c.id))
+    return in_subquery(column, select(zones.c.id).scalar_subquery())
 
 
 def roots(model: Any, name: str = "tree") -> CTE:

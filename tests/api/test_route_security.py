@@ -72,3 +72,27 @@ def test_every_route_but_whoami_declares_a_scope(app: Any) -> None:
     ]
     # /auth/me is for any valid caller by design: it tells the caller its own scopes.
     assert unscoped == [("get", "/api/v1/auth/me")]
+
+
+def test_no_two_routes_serve_one_path(app: Any) -> None:
+    # create_app includes the routers busiest first (FastAPI tries them in order); that is safe only while
+    # a concrete path matches one route template, whatever the order.
+    spec = app.openapi()
+    templates: list[tuple[str, str, re.Pattern[str]]] = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            kinds = {p["name"]: p.get("schema", {}).get("type") for p in operation.get("parameters", [])}
+            regex = re.sub(
+                r"\{([^}]+)\}",
+                lambda m: "[0-9]+" if kinds.get(m.group(1)) == "integer" else "[^/]+",
+                re.escape(path).replace(r"\{", "{").replace(r"\}", "}"),
+            )
+            templates.append((method, path, re.compile(f"^{regex}$")))
+    clashes = [
+        (method, path, other)
+        for method, path, _ in templates
+        for other_method, other, pattern in templates
+        if other_method == method and other != path and pattern.match(_concrete(path))
+    ]
+    assert len(templates) > 200
+    assert clashes == []

@@ -1,6 +1,8 @@
-from typing import Annotated
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy import Row
 
 from app.api.deps import IdPath, IfMatchDep, SessionDep, TodayDep, require, set_etag, sort_dependency
 from app.api.export import EXPORT_RESPONSES, ExportDep, each
@@ -27,44 +29,58 @@ router = APIRouter(prefix="/enterprises", tags=["enterprises 企业库"], respon
 EnterprisePage = Annotated[PageRequest, sort_dependency(service.ENTERPRISE_SORTS, default="name")]
 
 
-def to_read(enterprise: Enterprise, viewer: Principal) -> EnterpriseRead:
+def read_of(
+    fields: Any, classes: Iterable[Sequence[Any]], contacts: Iterable[Sequence[Any]], viewer: Principal
+) -> EnterpriseRead:
+    """The read model from an enterprise's columns (a row or an ORM object, read by attribute), its
+    investor classes as (class, list year) and its contacts as (name, phone, position)."""
     cleared = PERSONAL_DATA in viewer.scopes
-    section = DIVISIONS[enterprise.industry_code][0]
+    section = DIVISIONS[fields.industry_code][0]
     return EnterpriseRead(
-        id=enterprise.id,
-        uscc=enterprise.uscc,
-        name=enterprise.name,
-        registered_capital=enterprise.registered_capital,
-        currency=enterprise.currency,
-        established_on=enterprise.established_on,
-        settled_on=enterprise.settled_on,
+        id=fields.id,
+        uscc=fields.uscc,
+        name=fields.name,
+        registered_capital=fields.registered_capital,
+        currency=fields.currency,
+        established_on=fields.established_on,
+        settled_on=fields.settled_on,
         industry=IndustryRef(
-            code=enterprise.industry_code,
-            name=DIVISIONS[enterprise.industry_code][1],
+            code=fields.industry_code,
+            name=DIVISIONS[fields.industry_code][1],
             section_code=section,
             section_name=SECTIONS[section],
         ),
-        source=enterprise.source,
-        status=enterprise.status,
-        operations_started_on=enterprise.operations_started_on,
-        investor_classes=[
-            InvestorClassItem(investor_class=c.investor_class, list_year=c.list_year)
-            for c in enterprise.investor_classes
-        ],
-        parent_id=enterprise.parent_id,
-        zone_id=enterprise.zone_id,
-        service_officer_id=enterprise.service_officer_id,
+        source=fields.source,
+        status=fields.status,
+        operations_started_on=fields.operations_started_on,
+        investor_classes=[InvestorClassItem(investor_class=c, list_year=y) for c, y in classes],
+        parent_id=fields.parent_id,
+        zone_id=fields.zone_id,
+        service_officer_id=fields.service_officer_id,
         contacts=[
-            ContactRead(name=c.name, phone=c.phone, position=c.position)
+            ContactRead(name=n, phone=p, position=position)
             if cleared
-            else ContactRead(name=mask_name(c.name), phone=mask_phone(c.phone), position=c.position)
-            for c in enterprise.contacts
+            else ContactRead(name=mask_name(n), phone=mask_phone(p), position=position)
+            for n, p, position in contacts
         ],
         contacts_masked=not cleared,
-        created_at=enterprise.created_at,
-        updated_at=enterprise.updated_at,
-        version=enterprise.version,
+        created_at=fields.created_at,
+        updated_at=fields.updated_at,
+        version=fields.version,
     )
+
+
+def to_read(enterprise: Enterprise, viewer: Principal) -> EnterpriseRead:
+    """From the ORM object a write returns (children loaded)."""
+    classes = [(c.investor_class, c.list_year) for c in enterprise.investor_classes]
+    contacts = [(c.name, c.phone, c.position) for c in enterprise.contacts]
+    return read_of(enterprise, classes, contacts, viewer)
+
+
+def row_read(row: Row[Any], viewer: Principal) -> EnterpriseRead:
+    """From a row of the read statements: the columns, then `investor_classes` as [[class, list year], …]
+    and `contacts` as [[name, phone, position], …] (JSON arrays, in id order)."""
+    return read_of(row, row.investor_classes, row.contacts, viewer)
 
 
 def _require_clearance_for_contacts(actor: Principal, sends_contacts: bool) -> None:
@@ -115,11 +131,13 @@ async def list_enterprises(
         has_service_officer=has_service_officer,
     )
     if export.wanted:
-        stmt = service.enterprises_query(flt, page.sort)
-        return await export.respond(actor, "企业库", EnterpriseRead, stmt, each(lambda e: to_read(e, actor)))
+        stmt = service.enterprise_reads(flt, page.sort)
+        return await export.respond(
+            actor, "企业库", EnterpriseRead, stmt, each(lambda r: row_read(r, actor)), rows=True
+        )
     result = await service.list_enterprises(session, flt, page)
     return PageOut[EnterpriseRead](
-        items=[to_read(e, actor) for e in result.items], total=result.total, limit=result.limit, offset=result.offset
+        items=[row_read(r, actor) for r in result.items], total=result.total, limit=result.limit, offset=result.offset
     )
 
 
@@ -157,9 +175,9 @@ async def get_enterprise(
     session: SessionDep,
     actor: Annotated[Principal, require("enterprises:read")],
 ) -> EnterpriseRead:
-    enterprise = await service.get_enterprise(session, enterprise_id)
-    set_etag(response, enterprise.version)
-    return to_read(enterprise, actor)
+    row = await service.read_enterprise(session, enterprise_id)
+    set_etag(response, row.version)
+    return row_read(row, actor)
 
 
 @router.patch(
