@@ -81,12 +81,11 @@ def test_no_two_routes_serve_one_path(app: Any) -> None:
     templates: list[tuple[str, str, re.Pattern[str]]] = []
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            kinds = {p["name"]: p.get("schema", {}).get("type") for p in operation.get("parameters", [])}
-            regex = re.sub(
-                r"\{([^}]+)\}",
-                lambda m: "[0-9]+" if kinds.get(m.group(1)) == "integer" else "[^/]+",
-                re.escape(path).replace(r"\{", "{").replace(r"\}", "}"),
-            )
+            parameters = operation.get("parameters", [])
+            integers = {p["name"] for p in parameters if p.get("schema", {}).get("type") == "integer"}
+            regex = re.escape(path).replace(r"\{", "{").replace(r"\}", "}")
+            for name in re.findall(r"\{([^}]+)\}", path):
+                regex = regex.replace(f"{{{name}}}", "[0-9]+" if name in integers else "[^/]+")
             templates.append((method, path, re.compile(f"^{regex}$")))
     clashes = [
         (method, path, other)
