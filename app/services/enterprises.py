@@ -137,9 +137,9 @@ def enterprise_reads(flt: EnterpriseFilter, sort: tuple[str, ...]) -> Select[Any
     return ordered(stmt, sort, ENTERPRISE_SORTS, Enterprise.id)
 
 
-async def list_enterprises(session: AsyncSession, flt: EnterpriseFilter, page: PageRequest) -> Page[Row[Any]]:
+def page_statement(flt: EnterpriseFilter, page: PageRequest) -> Select[Any]:
     """One page and the total in one statement: the page sorted and cut in a subquery, the children of its
-    rows only, and the count of every matching row as a scalar subquery the database evaluates once."""
+    rows only, and the count of every matching row (`total`) as a scalar subquery evaluated once."""
     where = _conditions(flt)
     total = select(func.count()).select_from(Enterprise).where(*where).scalar_subquery()
     cut = (
@@ -149,21 +149,28 @@ async def list_enterprises(session: AsyncSession, flt: EnterpriseFilter, page: P
         .subquery("page")
     )
     sortable = {key: cut.c[column.key] for key, column in ENTERPRISE_SORTS.items()}
-    stmt = ordered(select(cut, *_children(cut, cut.c.id), total.label("total")), page.sort, sortable, cut.c.id)
-    rows = list((await session.execute(stmt)).all())
+    return ordered(select(cut, *_children(cut, cut.c.id), total.label("total")), page.sort, sortable, cut.c.id)
+
+
+async def list_enterprises(session: AsyncSession, flt: EnterpriseFilter, page: PageRequest) -> Page[Row[Any]]:
+    rows = list((await session.execute(page_statement(flt, page))).all())
     if rows:
         matching = int(rows[0].total)
     elif page.offset == 0:
         matching = 0  # nothing matches at all
     else:  # a page past the end: the total was in no row
+        where = _conditions(flt)
         matching = int(await session.scalar(select(func.count()).select_from(Enterprise).where(*where)) or 0)
     return Page(items=rows, total=matching, limit=page.limit, offset=page.offset)
 
 
-async def read_enterprise(session: AsyncSession, enterprise_id: int) -> Row[Any]:
+def record_statement(enterprise_id: int) -> Select[Any]:
     """An enterprise with its children, in one statement (the record as GET shows it)."""
-    stmt: Select[Any] = select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(Enterprise.id == enterprise_id)
-    row: Row[Any] | None = (await session.execute(stmt)).one_or_none()
+    return select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(Enterprise.id == enterprise_id)
+
+
+async def read_enterprise(session: AsyncSession, enterprise_id: int) -> Row[Any]:
+    row: Row[Any] | None = (await session.execute(record_statement(enterprise_id))).one_or_none()
     if row is None:
         raise NotFoundError("enterprise", enterprise_id)
     return row
