@@ -110,3 +110,24 @@ def child_rows(outer: Any, parent_id: Any, foreign_key: Any, order_key: Any, *co
     )
     rows = json_rows(inner.c.order_key, *(inner.c[column.key] for column in columns))
     return select(rows).select_from(inner).correlate(outer).scalar_subquery()
+
+
+class json_ids(FunctionElement[Any]):
+    """Aggregate: the column's values as a JSON array in ascending order (`json_ids(x).filter(…)` keeps some).
+    NULL (PostgreSQL) or [] (SQLite) when no row qualifies. SQLite does not promise the order: sort the
+    list after reading it."""
+
+    type = JSON()
+    inherit_cache = True
+
+
+@compiles(json_ids)
+def _json_ids_postgresql(element: json_ids, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_agg({column} ORDER BY {column})"
+
+
+@compiles(json_ids, "sqlite")
+def _json_ids_sqlite(element: json_ids, compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_group_array({column})"

@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 
 from app.core.errors import ProblemError
 from app.models import Enterprise, Industry, KpiFact, Metric, Project, ProjectStage, Zone
+from app.models.functions import json_ids
 from app.reference.industries import SECTIONS
 from app.schemas.kpi import (
     Breakdown,
@@ -79,28 +80,24 @@ async def summary(
         .subquery("paired")
     )
     both = and_(paired.c.now.is_not(None), paired.c.then.is_not(None))
-    actual, comparable_now, comparable_then, excluded_count = (
+    no_current = and_(paired.c.now.is_(None), paired.c.then.is_not(None))
+    no_base = and_(paired.c.now.is_not(None), paired.c.then.is_(None))
+    # One pass over the pairing (the expensive part): the sums, and the excluded members' ids beside them.
+    actual, comparable_now, comparable_then, without_current, without_base = (
         await session.execute(
             select(
                 func.sum(paired.c.now),
                 func.sum(paired.c.now).filter(both),
                 func.sum(paired.c.then).filter(both),
-                func.count().filter(paired.c.now.is_(None) != paired.c.then.is_(None)),
+                json_ids(paired.c.enterprise_id).filter(no_current),
+                json_ids(paired.c.enterprise_id).filter(no_base),
             )
         )
     ).one()
-    excluded_rows = (
-        (
-            await session.execute(
-                select(paired.c.enterprise_id, paired.c.now.is_(None))
-                .where(paired.c.now.is_(None) != paired.c.then.is_(None))
-                .order_by(paired.c.enterprise_id)
-                .limit(MAX_EXCLUDED_LISTED)
-            )
-        ).all()
-        if excluded_count  # the pairing is the expensive part: run it again only when there is a list to show
-        else []
+    excluded_rows = sorted(
+        [(member, True) for member in without_current or []] + [(member, False) for member in without_base or []]
     )
+    excluded_count = len(excluded_rows)
     actual = actual or Decimal(0)
     comparable = kpi.comparable_growth(
         {"all": (comparable_now, comparable_then)} if comparable_then is not None else {}
@@ -123,9 +120,10 @@ async def summary(
         no_rate_reason=comparable.growth.reason.value if comparable.growth.reason else None,
         yoy_text=growth_text(comparable.growth),
         excluded=[
-            Excluded(enterprise_id=e, reason="no_current" if no_now else "no_base") for e, no_now in excluded_rows
+            Excluded(enterprise_id=e, reason="no_current" if no_now else "no_base")
+            for e, no_now in excluded_rows[:MAX_EXCLUDED_LISTED]
         ],
-        excluded_count=excluded_count or 0,
+        excluded_count=excluded_count,
         annual_target=annual,
         annual_completion=annual_completion,
         staged_target=staged,

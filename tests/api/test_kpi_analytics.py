@@ -7,6 +7,7 @@ import pytest
 
 from app.core.clock import FixedClock
 from app.core.scopes import Role
+from app.services import kpi_analytics
 from app.services.calculators.uscc import check_character
 from tests.conftest import UserFactory
 
@@ -72,6 +73,42 @@ async def test_growth_is_on_the_comparable_basis(
     assert body["actual"] == "700.00"  # everyone reporting now
     assert (body["comparable_current"], body["comparable_base"]) == ("200.00", "160.00")
     assert body["yoy_text"] == "增长25.0%"  # not (700 − 160) / 160
+    assert body["excluded"] == [{"enterprise_id": w["ids"][2], "reason": "no_base"}]
+
+
+async def test_excluded_members_are_all_counted_and_listed_in_id_order_up_to_the_limit(
+    client: httpx.AsyncClient, clock: FixedClock, officer: Headers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = await world(client, officer)
+    # A fourth member that reported in 2017 but not yet in 2018: out of the comparison for want of a figure now.
+    created = await client.post(
+        "/api/v1/enterprises",
+        json={
+            "uscc": uscc(3),
+            "name": "口径测试企业3",
+            "registered_capital": "1000.00",
+            "industry_code": "64",
+            "source": "new",
+        },
+        headers=officer,
+    )
+    late = created.json()["id"]
+    row = {"enterprise_id": late, "metric": "revenue", "period": "2017-10", "reported_as": "ytd", "value": "80.00"}
+    assert (await client.post("/api/v1/kpi-facts/bulk", json={"rows": [row]}, headers=officer)).status_code == 200
+    members = [{"enterprise_id": i, "joined_on": "2018-01-01"} for i in [*w["ids"], late]]
+    url = f"/api/v1/cohorts/{w['cohort']}/members"
+    assert (await client.put(url, json=members, headers=officer)).status_code == 200
+
+    body = (await summary(client, officer, w["cohort"])).json()
+    assert (body["comparable_current"], body["comparable_base"]) == ("200.00", "160.00")
+    assert body["excluded_count"] == 2
+    assert body["excluded"] == [
+        {"enterprise_id": w["ids"][2], "reason": "no_base"},
+        {"enterprise_id": late, "reason": "no_current"},
+    ]
+    monkeypatch.setattr(kpi_analytics, "MAX_EXCLUDED_LISTED", 1)
+    body = (await summary(client, officer, w["cohort"])).json()
+    assert body["excluded_count"] == 2  # all counted, the first listed
     assert body["excluded"] == [{"enterprise_id": w["ids"][2], "reason": "no_base"}]
 
 
