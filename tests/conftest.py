@@ -17,10 +17,12 @@ import asyncpg
 import httpx
 import pytest
 from alembic import command
+from argon2 import PasswordHasher
 from sqlalchemy import delete, insert, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.core import security
 from app.core.clock import FixedClock
 from app.core.config import Environment, Settings
 from app.core.db import Database
@@ -54,6 +56,18 @@ async def _pg_admin(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id with its smallest costs: the suite hashes and verifies thousands of passwords, and at the
+    production costs (64 MiB, 3 passes) each takes 0.1–0.3 s of CPU. The algorithm, the hash format and
+    every check stay the same; a hash records its own costs, so verifying needs no change."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    saved = security._hasher, security._DUMMY_HASH
+    security._hasher, security._DUMMY_HASH = cheap, cheap.hash("dummy-for-timing")
+    yield
+    security._hasher, security._DUMMY_HASH = saved
 
 
 @pytest.fixture(scope="session", autouse=True)
