@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Integer, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app.models import (
     Escalation,
@@ -50,28 +49,35 @@ class OverdueRow:
     worst_escalation: EscalationLevel | None
 
 
-def _due_as_of(as_of: date) -> Any:
-    """SQL for the due date a milestone had on `as_of`: the latest re-plan decided by then, else its
-    original plan (the first re-plan's previous date, which is null for one scheduled by re-plan)."""
-    replan = aliased(MilestoneReplan)
-    latest = (
-        select(replan.new_due_on)
-        .where(replan.milestone_id == Milestone.id, replan.decided_on <= as_of)
-        .order_by(replan.decided_on.desc(), replan.id.desc())
-        .limit(1)
-        .correlate(Milestone)
-        .scalar_subquery()
+def _replans_ranked(as_of: date | None, newest_first: bool, name: str) -> Any:
+    """Each milestone's re-plans (decided by `as_of`, if given) numbered from the newest or the oldest."""
+    order = (
+        (MilestoneReplan.decided_on.desc(), MilestoneReplan.id.desc())
+        if newest_first
+        else (MilestoneReplan.decided_on, MilestoneReplan.id)
     )
-    first = (
-        select(replan.previous_due_on)
-        .where(replan.milestone_id == Milestone.id)
-        .order_by(replan.decided_on, replan.id)
-        .limit(1)
-        .correlate(Milestone)
-        .scalar_subquery()
+    rank = func.row_number().over(partition_by=MilestoneReplan.milestone_id, order_by=order).label("rank")
+    stmt = select(MilestoneReplan.milestone_id, MilestoneReplan.new_due_on, MilestoneReplan.previous_due_on, rank)
+    if as_of is not None:
+        stmt = stmt.where(MilestoneReplan.decided_on <= as_of)
+    return stmt.subquery(name)
+
+
+def _with_due_as_of(stmt: Any, as_of: date) -> tuple[Any, Any]:
+    """`stmt` joined to what a milestone's due date was on `as_of`, and that date: the latest re-plan decided
+    by then, else its original plan (the first re-plan's previous date, null for one scheduled by re-plan),
+    else its plan. Two outer joins to the ranked re-plans, not three subqueries for every milestone."""
+    latest = _replans_ranked(as_of, newest_first=True, name="latest_replan")
+    first = _replans_ranked(None, newest_first=False, name="first_replan")
+    joined = stmt.outerjoin(latest, (latest.c.milestone_id == Milestone.id) & (latest.c.rank == 1)).outerjoin(
+        first, (first.c.milestone_id == Milestone.id) & (first.c.rank == 1)
     )
-    any_replan = select(replan.id).where(replan.milestone_id == Milestone.id).correlate(Milestone).exists()
-    return case((latest.is_not(None), latest), (any_replan, first), else_=Milestone.planned_on)
+    due = case(
+        (latest.c.milestone_id.is_not(None), latest.c.new_due_on),
+        (first.c.milestone_id.is_not(None), first.c.previous_due_on),
+        else_=Milestone.planned_on,
+    )
+    return joined, due
 
 
 async def overdue_milestones(
@@ -81,7 +87,10 @@ async def overdue_milestones(
     completed, or completed later), with the due date then in force at least `min_days_overdue` days
     before `as_of`. Due on `as_of` itself is not overdue; unscheduled never is; a dropped project's
     milestones are not supervised any more."""
-    due = _due_as_of(flt.as_of).label("due_as_of")
+    base, due_expression = _with_due_as_of(
+        select(Milestone, Project).join(Project, Project.id == Milestone.project_id), flt.as_of
+    )
+    due = due_expression.label("due_as_of")
     conditions = [
         or_(Milestone.completed_on.is_(None), Milestone.completed_on > flt.as_of),
         due.is_not(None),
@@ -96,7 +105,7 @@ async def overdue_milestones(
         conditions.append(Milestone.track == flt.track)
     if flt.key_only:
         conditions.append(Project.is_key.is_(True))
-    base = select(Milestone, Project, due).join(Project, Project.id == Milestone.project_id).where(*conditions)
+    base = base.add_columns(due).where(*conditions)
     total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
 
     replans = (
