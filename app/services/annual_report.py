@@ -59,7 +59,7 @@ from app.services.calculators.kpi import LightThresholds
 from app.services.calculators.periods import Period
 from app.services.calculators.presentation import percent
 from app.services.calculators.units import round_half_up, share, yuan_to_yi
-from app.services.trees import roots
+from app.services.trees import roots_of
 from app.services.zones import area_basis
 
 REPORTED_METRICS = ("revenue", "tax", "fixed_asset_investment")
@@ -154,7 +154,8 @@ async def _clusters(
 
 async def _named_visits(session: AsyncSession, first: date, last: date, limit: int = 8) -> list[str]:
     """The groups (or enterprises) visited most often: a project company counts for its group."""
-    tree = roots(Enterprise)
+    visited = select(Visit.enterprise_id).where(Visit.visited_on >= first, Visit.visited_on <= last)
+    tree = roots_of(Enterprise, Enterprise.id.in_(visited))
     root = aliased(Enterprise)
     rows = await session.execute(
         select(root.name, func.count(Visit.id))

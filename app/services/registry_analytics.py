@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Enterprise, EnterpriseInvestorClass, EnterpriseSource, EnterpriseStatus, LandParcel, Zone
+from app.models.functions import in_subquery
 from app.schemas.analytics import (
     GroupRollup,
     GroupRollupPage,
@@ -19,7 +20,7 @@ from app.schemas.analytics import (
     ZoneSummary,
 )
 from app.services.calculators.units import share, yuan_to_yi
-from app.services.trees import in_zone, roots, subtree
+from app.services.trees import in_zone, roots, roots_of, subtree
 from app.services.zones import area_basis, get_zone
 
 
@@ -134,15 +135,15 @@ async def group_rollup(session: AsyncSession, zone_id: int | None, limit: int, o
 async def zone_summary(session: AsyncSession, zone_id: int, as_of: date) -> ZoneSummary:
     await get_zone(session, zone_id)
     zones = subtree(Zone, zone_id, "zone_subtree")
-    tree = roots(Enterprise)
+    tree = roots_of(
+        Enterprise,
+        in_subquery(Enterprise.zone_id, select(zones.c.id).scalar_subquery()),
+        Enterprise.status == EnterpriseStatus.active,
+        or_(Enterprise.settled_on.is_(None), Enterprise.settled_on <= as_of),
+    )
     present = (
         select(Enterprise.id, Enterprise.currency, Enterprise.registered_capital, tree.c.root_id)
         .join(tree, tree.c.id == Enterprise.id)
-        .where(
-            Enterprise.zone_id.in_(select(zones.c.id)),
-            Enterprise.status == EnterpriseStatus.active,
-            or_(Enterprise.settled_on.is_(None), Enterprise.settled_on <= as_of),
-        )
         .subquery()
     )
     in_group = present.c.root_id != present.c.id
@@ -160,7 +161,9 @@ async def zone_summary(session: AsyncSession, zone_id: int, as_of: date) -> Zone
     )
     parcels = (
         select(LandParcel.id, LandParcel.area_m2, LandParcel.buyer_enterprise_id)
-        .where(LandParcel.zone_id.in_(select(zones.c.id)), LandParcel.transferred_on <= as_of)
+        .where(
+            in_subquery(LandParcel.zone_id, select(zones.c.id).scalar_subquery()), LandParcel.transferred_on <= as_of
+        )
         .subquery()
     )
     parcel_count, parcel_area, buyers = (

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import CTE, select
+from sqlalchemy import CTE, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -33,6 +33,31 @@ def roots(model: Any, name: str = "tree") -> CTE:
     )
     child = aliased(model)
     return top.union_all(select(child.id, top.c.root_id).where(child.parent_id == top.c.id))
+
+
+MAX_DEPTH = 32  # deeper than any group or zone tree; stops a walk on a stray cycle
+
+
+def roots_of(model: Any, *criteria: Any, name: str = "up") -> Any:
+    """The rows matching `criteria`, each with the id of its top-level ancestor (`root_id`; a root is its
+    own). It walks up from those rows, so it costs what they number, not the whole forest as `roots` does."""
+    start = (
+        select(
+            model.id.label("id"),
+            model.id.label("ancestor"),
+            model.parent_id.label("parent"),
+            literal(0).label("depth"),
+        )
+        .where(*criteria)
+        .cte(name, recursive=True)
+    )
+    parent = aliased(model)
+    walk = start.union_all(
+        select(start.c.id, parent.id, parent.parent_id, start.c.depth + 1)
+        .join(parent, parent.id == start.c.parent)
+        .where(start.c.depth < MAX_DEPTH)
+    )
+    return select(walk.c.id, walk.c.ancestor.label("root_id")).where(walk.c.parent.is_(None)).subquery(f"{name}_roots")
 
 
 async def check_new_parent(session: AsyncSession, model: Any, node_id: int | None, parent_id: int, label: str) -> None:
