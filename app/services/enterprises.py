@@ -1,11 +1,12 @@
 """The enterprise registry: enterprises, their groups (parent chains), investor classes and contacts."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, Select, exists, func, select
+from sqlalchemy import Row, Select, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -71,41 +72,73 @@ class EnterpriseFilter:
     has_service_officer: bool | None = None
 
 
-def _conditions(flt: EnterpriseFilter) -> list[Any]:
-    """The filter as WHERE criteria (built once per statement: a subtree CTE may appear only once)."""
+def _like_contains(text: str) -> str:
+    """A LIKE pattern for "contains `text`", its wildcards escaped with "/" (as SQLAlchemy's autoescape)."""
+    return "%" + text.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+
+
+def _values(flt: EnterpriseFilter) -> dict[str, Any]:
+    """The filter's values as bound parameters by name. Which names are present (and has_service_officer,
+    which changes the SQL) make the statement's shape: statements are built once per shape (`_shape`)."""
+    values: dict[str, Any] = {
+        "q": _like_contains(flt.q.lower()) if flt.q else None,
+        "uscc": flt.uscc.strip().upper() if flt.uscc else None,
+        "industry_code": flt.industry_code or None,
+        "industry_section": flt.industry_section or None,
+        "zone_id": flt.zone_id,
+        "source": flt.source,
+        "status": flt.status,
+        "investor_class": flt.investor_class,
+        "group_id": flt.group_id,
+        "settled_from": flt.settled_from,
+        "settled_to": flt.settled_to,
+    }
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _shape(flt: EnterpriseFilter) -> tuple[tuple[str, ...], bool | None]:
+    return tuple(_values(flt)), flt.has_service_officer
+
+
+def _conditions(names: tuple[str, ...], has_service_officer: bool | None) -> list[Any]:
+    """WHERE criteria for a shape, each value a bound parameter named as in `_values` (built once per
+    statement: a subtree CTE may appear only once)."""
     where: list[Any] = []
-    if flt.q:
-        where.append(func.lower(Enterprise.name).contains(flt.q.lower(), autoescape=True))
-    if flt.uscc:
-        where.append(Enterprise.uscc == flt.uscc.strip().upper())
-    if flt.industry_code:
-        where.append(Enterprise.industry_code == flt.industry_code)
-    if flt.industry_section:
-        divisions = select(Industry.code).where(Industry.section_code == flt.industry_section)
+    if "q" in names:
+        where.append(func.lower(Enterprise.name).like(bindparam("q"), escape="/"))
+    if "uscc" in names:
+        where.append(Enterprise.uscc == bindparam("uscc"))
+    if "industry_code" in names:
+        where.append(Enterprise.industry_code == bindparam("industry_code"))
+    if "industry_section" in names:
+        divisions = select(Industry.code).where(Industry.section_code == bindparam("industry_section"))
         where.append(Enterprise.industry_code.in_(divisions))
-    if flt.zone_id is not None:
-        where.append(in_zone(Enterprise.zone_id, flt.zone_id))
-    if flt.source is not None:
-        where.append(Enterprise.source == flt.source)
-    if flt.status is not None:
-        where.append(Enterprise.status == flt.status)
-    if flt.investor_class is not None:
+    if "zone_id" in names:
+        where.append(in_zone(Enterprise.zone_id, bindparam("zone_id")))
+    if "source" in names:
+        where.append(Enterprise.source == bindparam("source"))
+    if "status" in names:
+        where.append(Enterprise.status == bindparam("status"))
+    if "investor_class" in names:
         where.append(
             exists().where(
                 EnterpriseInvestorClass.enterprise_id == Enterprise.id,
-                EnterpriseInvestorClass.investor_class == flt.investor_class,
+                EnterpriseInvestorClass.investor_class == bindparam("investor_class"),
             )
         )
-    if flt.group_id is not None:
-        members = subtree(Enterprise, flt.group_id, "group_subtree")
-        where += [in_subquery(Enterprise.id, select(members.c.id).scalar_subquery()), Enterprise.id != flt.group_id]
-    if flt.settled_from is not None:
-        where.append(Enterprise.settled_on >= flt.settled_from)
-    if flt.settled_to is not None:
-        where.append(Enterprise.settled_on <= flt.settled_to)
-    if flt.has_service_officer is not None:
+    if "group_id" in names:
+        members = subtree(Enterprise, bindparam("group_id"), "group_subtree")
+        where += [
+            in_subquery(Enterprise.id, select(members.c.id).scalar_subquery()),
+            Enterprise.id != bindparam("group_id"),
+        ]
+    if "settled_from" in names:
+        where.append(Enterprise.settled_on >= bindparam("settled_from"))
+    if "settled_to" in names:
+        where.append(Enterprise.settled_on <= bindparam("settled_to"))
+    if has_service_officer is not None:
         column = Enterprise.service_officer_id
-        where.append(column.is_not(None) if flt.has_service_officer else column.is_(None))
+        where.append(column.is_not(None) if has_service_officer else column.is_(None))
     return where
 
 
@@ -131,46 +164,67 @@ def _children(outer: Any, enterprise_id: Any) -> tuple[Any, Any]:
     return classes.label("investor_classes"), contacts.label("contacts")
 
 
-def enterprise_reads(flt: EnterpriseFilter, sort: tuple[str, ...]) -> Select[Any]:
-    """Every enterprise of the list in its order, each row with its children (an export reads it all)."""
-    stmt = select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(*_conditions(flt))
+# Building one of these statements costs several times more than running it (SQLAlchemy constructs and
+# keys every clause), so each shape of filter and sort is built once per process and reused with new values.
+@functools.lru_cache(maxsize=512)
+def _reads_statement(names: tuple[str, ...], has_service_officer: bool | None, sort: tuple[str, ...]) -> Select[Any]:
+    stmt = select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(*_conditions(names, has_service_officer))
     return ordered(stmt, sort, ENTERPRISE_SORTS, Enterprise.id)
 
 
-def page_statement(flt: EnterpriseFilter, page: PageRequest) -> Select[Any]:
-    """One page and the total in one statement: the page sorted and cut in a subquery, the children of its
-    rows only, and the count of every matching row (`total`) as a scalar subquery evaluated once."""
-    where = _conditions(flt)
+@functools.lru_cache(maxsize=512)
+def _page_statement(names: tuple[str, ...], has_service_officer: bool | None, sort: tuple[str, ...]) -> Select[Any]:
+    where = _conditions(names, has_service_officer)
     total = select(func.count()).select_from(Enterprise).where(*where).scalar_subquery()
     cut = (
-        ordered(select(*_COLUMNS).where(*where), page.sort, ENTERPRISE_SORTS, Enterprise.id)
-        .limit(page.limit)
-        .offset(page.offset)
+        ordered(select(*_COLUMNS).where(*where), sort, ENTERPRISE_SORTS, Enterprise.id)
+        .limit(bindparam("page_limit"))
+        .offset(bindparam("page_offset"))
         .subquery("page")
     )
     sortable = {key: cut.c[column.key] for key, column in ENTERPRISE_SORTS.items()}
-    return ordered(select(cut, *_children(cut, cut.c.id), total.label("total")), page.sort, sortable, cut.c.id)
+    return ordered(select(cut, *_children(cut, cut.c.id), total.label("total")), sort, sortable, cut.c.id)
+
+
+@functools.lru_cache(maxsize=64)
+def _count_statement(names: tuple[str, ...], has_service_officer: bool | None) -> Select[Any]:
+    return select(func.count()).select_from(Enterprise).where(*_conditions(names, has_service_officer))
+
+
+def enterprise_reads(flt: EnterpriseFilter, sort: tuple[str, ...]) -> Select[Any]:
+    """Every enterprise of the list in its order, each row with its children (an export reads it all)."""
+    return _reads_statement(*_shape(flt), sort).params(_values(flt))
+
+
+def page_statement(flt: EnterpriseFilter, page: PageRequest) -> tuple[Select[Any], dict[str, Any]]:
+    """One page and the total in one statement, and its parameters: the page sorted and cut in a subquery,
+    the children of its rows only, and the count of every matching row (`total`) as a scalar subquery
+    evaluated once."""
+    values = _values(flt) | {"page_limit": page.limit, "page_offset": page.offset}
+    return _page_statement(*_shape(flt), page.sort), values
 
 
 async def list_enterprises(session: AsyncSession, flt: EnterpriseFilter, page: PageRequest) -> Page[Row[Any]]:
-    rows = list((await session.execute(page_statement(flt, page))).all())
+    stmt, values = page_statement(flt, page)
+    rows = list((await session.execute(stmt, values)).all())
     if rows:
         matching = int(rows[0].total)
     elif page.offset == 0:
         matching = 0  # nothing matches at all
     else:  # a page past the end: the total was in no row
-        where = _conditions(flt)
-        matching = int(await session.scalar(select(func.count()).select_from(Enterprise).where(*where)) or 0)
+        matching = int(await session.scalar(_count_statement(*_shape(flt)), _values(flt)) or 0)
     return Page(items=rows, total=matching, limit=page.limit, offset=page.offset)
 
 
-def record_statement(enterprise_id: int) -> Select[Any]:
-    """An enterprise with its children, in one statement (the record as GET shows it)."""
-    return select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(Enterprise.id == enterprise_id)
+RECORD_STATEMENT: Select[Any] = select(*_COLUMNS, *_children(Enterprise, Enterprise.id)).where(
+    Enterprise.id == bindparam("enterprise_id")
+)
 
 
 async def read_enterprise(session: AsyncSession, enterprise_id: int) -> Row[Any]:
-    row: Row[Any] | None = (await session.execute(record_statement(enterprise_id))).one_or_none()
+    """An enterprise with its children, in one statement (the record as GET shows it)."""
+    result = await session.execute(RECORD_STATEMENT, {"enterprise_id": enterprise_id})
+    row: Row[Any] | None = result.one_or_none()
     if row is None:
         raise NotFoundError("enterprise", enterprise_id)
     return row

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import CTE, literal, select
+from sqlalchemy import CTE, BindParameter, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -11,14 +11,15 @@ from app.models import Zone
 from app.models.functions import in_subquery
 
 
-def subtree(model: Any, root_id: int, name: str = "subtree") -> CTE:
-    """Ids of `root_id` and all its descendants, any depth. UNION (not ALL) stops on a stray cycle."""
+def subtree(model: Any, root_id: int | BindParameter[Any], name: str = "subtree") -> CTE:
+    """Ids of `root_id` (an id, or a bound parameter for one) and all its descendants, any depth. UNION (not
+    ALL) stops on a stray cycle."""
     top = select(model.id.label("id")).where(model.id == root_id).cte(name, recursive=True)
     child = aliased(model)
     return top.union(select(child.id).where(child.parent_id == top.c.id))
 
 
-def in_zone(column: Any, zone_id: int) -> Any:
+def in_zone(column: Any, zone_id: int | BindParameter[Any]) -> Any:
     """`column` (a zone id) is the zone or one of its sub-zones, any depth."""
     zones = subtree(Zone, zone_id, "zone_subtree")
     return in_subquery(column, select(zones.c.id).scalar_subquery())

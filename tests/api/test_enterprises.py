@@ -326,6 +326,11 @@ async def test_list_filters_sort_and_page(client: httpx.AsyncClient, officer: He
     assert await ids(f"group_id={group['id']}") == [a["id"]]
     assert await ids(f"uscc={uscc(43).lower()}") == [c["id"]]
     assert await ids("q=乙") == [b["id"]]
+    assert await ids("q=%25") == []  # a literal %, not a wildcard
+    assert await ids("q=_") == []
+    # Statements are built once per combination of filters and reused with other values.
+    assert await ids(f"q=公司&zone_id={parent_zone}&source=relocated") == [b["id"]]
+    assert await ids(f"q=公司&zone_id={child_zone}&source=new") == [a["id"]]
     assert await ids("sort=-registered_capital") == [group["id"], a["id"], c["id"], b["id"]]
     page = (await client.get("/api/v1/enterprises?sort=registered_capital&limit=2&offset=1", headers=officer)).json()
     assert [e["id"] for e in page["items"]] == [c["id"], a["id"]]
