@@ -44,8 +44,16 @@ class KpiFact(VersionedMixin, TimestampMixin, Base):
     __tablename__ = "kpi_facts"
     __table_args__ = (
         UniqueConstraint("enterprise_id", "metric_id", "year", "month"),
-        # Aggregates read one metric and period across many enterprises.
-        Index("ix_kpi_facts_metric_period", "metric_id", "year", "month"),
+        # Aggregates read one metric and period across many enterprises: on PostgreSQL from this index alone
+        # (an index-only scan reads ~7,000 pages for 170,000 enterprises instead of 1.7 million; bench/README.md).
+        Index(
+            "ix_kpi_facts_metric_period_enterprise",
+            "metric_id",
+            "year",
+            "month",
+            "enterprise_id",
+            postgresql_include=["ytd_value", "monthly_value"],
+        ),
         NEVER_REUSE_IDS,
     )
 
