@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import CTE, BindParameter, literal, select
+from sqlalchemy import CTE, BindParameter, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -41,24 +41,30 @@ MAX_DEPTH = 32  # deeper than any group or zone tree; stops a walk on a stray cy
 
 def roots_of(model: Any, *criteria: Any, name: str = "up") -> Any:
     """The rows matching `criteria`, each with the id of its top-level ancestor (`root_id`; a root is its
-    own). It walks up from those rows, so it costs what they number, not the whole forest as `roots` does."""
+    own). Only the rows that have a parent walk up, so it costs what those number, not the whole forest as
+    `roots` does."""
     start = (
         select(
             model.id.label("id"),
-            model.id.label("ancestor"),
-            model.parent_id.label("parent"),
+            model.parent_id.label("ancestor"),
             literal(0).label("depth"),
         )
-        .where(*criteria)
+        .where(*criteria, model.parent_id.is_not(None))
         .cte(name, recursive=True)
     )
     parent = aliased(model)
     walk = start.union_all(
-        select(start.c.id, parent.id, parent.parent_id, start.c.depth + 1)
-        .join(parent, parent.id == start.c.parent)
-        .where(start.c.depth < MAX_DEPTH)
+        select(start.c.id, parent.parent_id, start.c.depth + 1)
+        .join(parent, parent.id == start.c.ancestor)
+        .where(parent.parent_id.is_not(None), start.c.depth < MAX_DEPTH)
     )
-    return select(walk.c.id, walk.c.ancestor.label("root_id")).where(walk.c.parent.is_(None)).subquery(f"{name}_roots")
+    # Each walk ends at the ancestor without a parent: the deepest step of each row.
+    top = select(walk.c.id, func.max(walk.c.depth).label("depth")).group_by(walk.c.id).subquery(f"{name}_top")
+    members = select(walk.c.id, walk.c.ancestor.label("root_id")).join(
+        top, (top.c.id == walk.c.id) & (top.c.depth == walk.c.depth)
+    )
+    alone = select(model.id.label("id"), model.id.label("root_id")).where(*criteria, model.parent_id.is_(None))
+    return members.union_all(alone).subquery(f"{name}_roots")
 
 
 async def check_new_parent(session: AsyncSession, model: Any, node_id: int | None, parent_id: int, label: str) -> None:

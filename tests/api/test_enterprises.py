@@ -365,3 +365,19 @@ async def test_sending_the_same_investor_classes_back_is_no_change(client: httpx
     )
     assert grown.status_code == 200, grown.text
     assert len(grown.json()["investor_classes"]) == 3
+
+
+async def test_zone_figures_count_a_grandchild_company_for_its_top_level_group(
+    client: httpx.AsyncClient, officer: Headers, make_user: UserFactory
+) -> None:
+    _, leader = await make_user(Role.leader)
+    cluster = await zone(client, officer, "G1")
+    head = await create(client, officer, 51)  # the group, registered outside the zone
+    company = await create(client, officer, 52, zone_id=cluster, parent_id=head["id"], registered_capital="300.00")
+    await create(client, officer, 53, zone_id=cluster, parent_id=company["id"], registered_capital="200.00")
+    await create(client, officer, 54, zone_id=cluster)  # on its own
+    response = await client.get(f"/api/v1/analytics/zones/{cluster}?as_of=2030-01-01", headers=leader)
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    assert (figures["enterprises"], figures["companies"], figures["groups"]) == (3, 2, 1)
+    assert figures["companies_registered_capital"][0]["amount"] == "500.00"
