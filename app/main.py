@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -149,6 +150,17 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
+async def _pool_exhausted(_request: Request, exc: Exception) -> JSONResponse:
+    # Every pooled connection stayed busy for DATABASE_POOL_TIMEOUT_SECONDS: overloaded, not broken.
+    error_logger.warning("no database connection free in time: answered 503", exc_info=exc)
+    return problem_response(
+        503,
+        "service_busy",
+        "服务器繁忙，请稍后重试 / the service is busy, retry shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _concurrent_update(_request: Request, exc: Exception) -> JSONResponse:
     error_logger.info("concurrent update refused with 412", exc_info=exc)
     # Two writers passed the If-Match check at once; the UPDATE's version check let only one through.
@@ -206,6 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(InterfaceError, _database_unavailable)
     app.add_exception_handler(ConnectionError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
     app.add_exception_handler(IntegrityError, _integrity_conflict)
     app.add_exception_handler(StaleDataError, _concurrent_update)
 

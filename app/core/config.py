@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     # A streaming replica of the primary for analytics and reports (same schema, read-only); empty: the primary.
     database_replica_url: str | None = None
     database_pool_size: int = Field(default=10, ge=1, le=200)
-    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Overflow connections are closed as they come back: under sustained load they are opened and closed
+    # again and again (bench/README.md), so the pool is sized for the load and overflow is for bursts.
+    database_max_overflow: int = Field(default=0, ge=0, le=200)
+    database_pool_timeout_seconds: float = Field(default=30, gt=0, le=600)
     # A pooled PostgreSQL connection unused for this long is pinged before it serves a request.
     database_ping_idle_seconds: float = Field(default=10, ge=0, le=3600)
     migrations_dir: Path = PROJECT_ROOT / "migrations"

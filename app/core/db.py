@@ -104,7 +104,11 @@ def create_engine(settings: Settings, database_url: str | None = None) -> AsyncE
     kwargs: dict[str, Any] = {"hide_parameters": True}
     ensure_sqlite_directory(url.render_as_string(hide_password=False))
     if url.get_backend_name() != "sqlite":
-        kwargs |= {"pool_size": settings.database_pool_size, "max_overflow": settings.database_max_overflow}
+        kwargs |= {
+            "pool_size": settings.database_pool_size,
+            "max_overflow": settings.database_max_overflow,
+            "pool_timeout": settings.database_pool_timeout_seconds,
+        }
     engine = create_async_engine(url, **kwargs)
     if url.get_backend_name() == "postgresql":
         event.listen(engine.sync_engine, "handle_error", _unavailable_as_operational)

@@ -222,6 +222,22 @@ async def test_a_pooled_connection_cut_while_idle_is_replaced_when_its_idle_time
         await own.stop()
 
 
+async def test_every_pooled_connection_busy_is_503_service_busy_then_served_again(
+    app_factory: Callable[..., Any], settings: Settings, make_user: UserFactory
+) -> None:
+    if not is_postgres(settings):
+        pytest.skip("the pool settings are PostgreSQL's; SQLite's file needs no pool sizing")
+    app = app_factory(database_pool_size=1, database_max_overflow=0, database_pool_timeout_seconds=0.2)
+    _, officer = await make_user(Role.officer)
+    async with client_of(app) as client:
+        async with app.state.database.engine.connect() as held:  # the pool's only connection, busy elsewhere
+            await held.execute(text("SELECT 1"))
+            busy = await answer(client.get("/api/v1/enterprises", headers=officer))
+        assert_problem(busy, 503, "service_busy")
+        assert busy.headers["retry-after"] == "5"
+        assert (await answer(client.get("/api/v1/enterprises", headers=officer))).status_code == 200
+
+
 def _impatient(dbapi_connection: Any, _record: Any) -> None:
     # The app waits 5 s for a lock; the outcome once it gives up is the same after 0.2 s.
     cursor = dbapi_connection.cursor()
