@@ -388,8 +388,7 @@ async def load_projects(conn: asyncpg.Connection, projects: int) -> None:
         """
     )
     counts = await conn.fetchrow(
-        "SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM milestones), "
-        "(SELECT count(*) FROM escalations)"
+        "SELECT (SELECT count(*) FROM projects), (SELECT count(*) FROM milestones), (SELECT count(*) FROM escalations)"
     )
     print(
         f"projects: {counts[0]:,} projects, {counts[1]:,} milestones, {counts[2]:,} escalations "
@@ -443,7 +442,9 @@ async def load_facts(conn: asyncpg.Connection, first_year: int, last_year: int) 
         CROSS JOIN (VALUES (NULL::smallint, 1.0), (10::smallint, 0.8)) AS t(month, share)
         JOIN zones root ON root.id = c.rule_value
         LEFT JOIN LATERAL (
-            WITH RECURSIVE tree(id) AS (SELECT root.id UNION ALL SELECT z.id FROM zones z JOIN tree ON z.parent_id = tree.id)
+            WITH RECURSIVE tree(id) AS (
+                SELECT root.id UNION ALL SELECT z.id FROM zones z JOIN tree ON z.parent_id = tree.id
+            )
             SELECT f.ytd_value FROM kpi_facts f JOIN enterprises e ON e.id = f.enterprise_id
             WHERE e.zone_id IN (SELECT id FROM tree) AND f.metric_id = m.id AND f.year = $1 - 1 AND f.month = 12
         ) k ON true
