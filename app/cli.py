@@ -42,6 +42,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=args.workers or settings.workers,
+        # auto: uvloop and httptools (uvicorn[standard] installs both on Linux), asyncio and h11 where missing.
+        loop=args.loop,
+        http=args.http,
         log_config=None,  # the app installs its JSON logging
         proxy_headers=True,
         server_header=False,
@@ -166,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
+    serve.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto", help="event loop")
+    serve.add_argument("--http", choices=("auto", "httptools", "h11"), default="auto", help="HTTP/1.1 parser")
     serve.set_defaults(handler=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")

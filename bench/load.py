@@ -92,12 +92,17 @@ def _asyncpg_url(url: str) -> str:
 
 
 def start_servers(
-    url: str, workers: int, pool: int, replica: str | None, log: Path
+    url: str, workers: int, pool: int, replica: str | None, log: Path, serving: tuple[str, str]
 ) -> tuple[subprocess.Popen[bytes], ...]:
     env = server_env(url, workers, pool, replica)
     out = log.open("ab")
+    loop, http = serving
     service = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(APP_PORT)], cwd=ROOT, env=env, stdout=out, stderr=out
+        [sys.executable, "-m", "app", "serve", "--port", str(APP_PORT), "--loop", loop, "--http", http],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=out,
     )
     baseline = subprocess.Popen(
         [
@@ -446,6 +451,8 @@ def main() -> None:
     parser.add_argument(
         "--replica-url", help="a streaming replica (bench/replica.sh start): analytics read it on both sides"
     )
+    parser.add_argument("--loop", default="uvloop", help="the service's event loop: uvloop, asyncio")
+    parser.add_argument("--http", default="httptools", help="the service's HTTP parser: httptools, h11")
     args = parser.parse_args()
 
     data = asyncio.run(read_data(args.url))
@@ -453,7 +460,7 @@ def main() -> None:
     print(f"recording the service's SQL for the baseline ({', '.join(s.key for s in chosen)})")
     asyncio.run(record_statements(args.url, data, chosen))
     log = ROOT / "var" / "bench-servers.log"
-    service, baseline = start_servers(args.url, args.workers, args.pool, args.replica_url, log)
+    service, baseline = start_servers(args.url, args.workers, args.pool, args.replica_url, log, (args.loop, args.http))
     try:
         tokens = {"staff": token("staff"), "client": token("client")}
         for s in chosen:
@@ -487,7 +494,8 @@ def main() -> None:
 
     print()
     print(
-        f"{args.workers} worker(s) a side, pool {args.pool} a worker, wrk -t1, {args.duration} s a side; "
+        f"{args.workers} worker(s) a side, pool {args.pool} a worker, service on {args.loop} + {args.http}, "
+        f"wrk -t1, {args.duration} s a side; "
         f"analytics on {'the replica' if args.replica_url else 'the primary'}; ratio = service ÷ baseline throughput"
     )
     print()

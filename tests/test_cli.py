@@ -102,3 +102,24 @@ def test_compact_changes_keeps_one_change_per_row(migrated_url: str) -> None:
     assert again["superseded"] == 0  # the first run left one change per row
     refused = _run(migrated_url, "compact-changes", "--tombstone-days", "0")
     assert refused.returncode != 0 and "at least 1" in refused.stderr
+
+
+def test_serve_passes_the_loop_and_parser_choice_to_uvicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from app.cli import build_parser
+    from app.core.config import Settings
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **kw: calls.append(kw))
+    settings = Settings(environment="test")
+    for argv, expected in (
+        (["serve"], ("auto", "auto")),
+        (["serve", "--loop", "asyncio", "--http", "h11", "--workers", "3"], ("asyncio", "h11")),
+    ):
+        args = build_parser().parse_args(argv)
+        args.handler(args, settings)
+        assert (calls[-1]["loop"], calls[-1]["http"]) == expected
+    assert calls[-1]["workers"] == 3
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--loop", "trio"])
