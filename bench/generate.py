@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -130,7 +131,9 @@ def _parent_serial(serial: int) -> int | None:
     return None
 
 
-def enterprise_rows(first_id: int, count: int, zone_ids: list[int], officer_ids: list[int]) -> Iterator[tuple]:
+def enterprise_rows(
+    first_id: int, count: int, zone_ids: list[int], officer_ids: list[int]
+) -> Iterator[tuple[Any, ...]]:
     """Rows for `enterprises` in COPY column order; a group's head comes before its companies."""
     now = datetime.now(UTC)
     rng = random.Random(20181031)  # noqa: S311 - reproducible fake data
@@ -173,7 +176,7 @@ def enterprise_rows(first_id: int, count: int, zone_ids: list[int], officer_ids:
         )
 
 
-def contact_rows(first_id: int, count: int) -> Iterator[tuple]:
+def contact_rows(first_id: int, count: int) -> Iterator[tuple[Any, ...]]:
     for serial in range(1, count + 1):
         for n in range(1 + serial % 2):
             name = SURNAMES[(serial + n) % len(SURNAMES)] + GIVEN[(serial * 3 + n) % len(GIVEN)]

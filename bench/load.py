@@ -46,7 +46,7 @@ from bench.generate import ADMIN_PASSWORD, DEFAULT_URL, SECRET_KEY  # noqa: E402
 
 APP_PORT, BASE_PORT = 8100, 8101
 STATEMENTS_FILE = ROOT / "var" / "bench-statements.pickle"
-LIST_FILTER = {"status": "active", "sort": "-registered_capital", "limit": 50, "offset": 0}
+LIST_STATUS, LIST_SORT, LIST_LIMIT = "active", "-registered_capital", 50
 
 
 @dataclass
@@ -276,7 +276,7 @@ async def read_data(url: str) -> Data:
 
 
 def scenarios(d: Data) -> list[Scenario]:
-    listing = f"zone_id={d.cluster}&status={LIST_FILTER['status']}&sort={LIST_FILTER['sort']}"
+    listing = f"zone_id={d.cluster}&status={LIST_STATUS}&sort={LIST_SORT}"
     return [
         Scenario("list", "enterprise list (zone, status, sort; 50 a page)", f"/api/v1/enterprises?{listing}",
                  f"/enterprises?{listing}", "json", 32),
@@ -300,7 +300,7 @@ def compiled(stmt: Any, values: dict[str, Any] | None = None) -> tuple[str, tupl
     """The statement as the service sends it through asyncpg: SQL with $n parameters, and their values."""
     from sqlalchemy.dialects.postgresql.asyncpg import dialect
 
-    sql = stmt.compile(dialect=dialect())
+    sql = stmt.compile(dialect=dialect())  # type: ignore[no-untyped-call]
     params = sql.construct_params(values or {})
     return str(sql), tuple(params[name] for name in sql.positiontup)
 
@@ -318,7 +318,7 @@ async def record_statements(url: str, data: "Data", items: list[Scenario]) -> No
     from app.services.pagination import PageRequest
 
     listing = enterprises.EnterpriseFilter(zone_id=data.cluster, status=EnterpriseStatus.active)
-    page = PageRequest(limit=LIST_FILTER["limit"], offset=LIST_FILTER["offset"], sort=(LIST_FILTER["sort"],))
+    page = PageRequest(limit=LIST_LIMIT, offset=0, sort=(LIST_SORT,))
     detail_sql, detail_params = compiled(enterprises.RECORD_STATEMENT, {"enterprise_id": -1})
     export_filter = enterprises.EnterpriseFilter(
         zone_id=data.district, status=EnterpriseStatus.active, settled_from=date.fromisoformat(data.export_settled_from)
