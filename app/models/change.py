@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, cast, event, func, insert, inspect, select
+from sqlalchemy import BigInteger, Connection, Index, Integer, String, Text, cast, event, func, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from app.models.base import NEVER_REUSE_IDS, Base, utcnow
@@ -146,14 +146,16 @@ def _log_changes(session: Session, _flush: UOWTransaction) -> None:
         for resource, rows in links:
             for entity_id in rows(session, obj):
                 touched[(resource, entity_id)] = None
-    if not touched:
+    log_changes(session.connection(), touched)
+
+
+def log_changes(connection: Connection, touched: Iterable[tuple[str, int]]) -> None:
+    """The change-log rows of changed (resource, entity id) pairs; writes done without the ORM call it too."""
+    rows = [{"resource": resource, "entity_id": entity_id} for resource, entity_id in touched]
+    if not rows:
         return
-    connection = session.connection()
     txid: Any = 0
     if connection.dialect.name == "postgresql":
         txid = cast(cast(func.pg_current_xact_id(), Text), BigInteger)
     now = utcnow()
-    connection.execute(
-        insert(Change).values(txid=txid),
-        [{"resource": resource, "entity_id": entity_id, "changed_at": now} for resource, entity_id in touched],
-    )
+    connection.execute(insert(Change).values(txid=txid, changed_at=now), rows)

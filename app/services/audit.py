@@ -1,18 +1,19 @@
 """Audit trail: one row per write, added to the caller's session so it commits (or not) with the write."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, inspect, select
+from sqlalchemy import Select, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import request_id_var
 from app.core.principal import Principal
 from app.models import AuditEvent, Base
+from app.models.base import utcnow
 from app.services.pagination import Page, PageRequest, paginate
 
 # Never copied into the audit trail, whatever the entity.
@@ -36,6 +37,15 @@ def snapshot(entity: Base, exclude: Iterable[str] = ()) -> dict[str, Any]:
         attr.key: _jsonable(getattr(entity, attr.key))
         for attr in inspect(entity).mapper.column_attrs
         if attr.key not in skip
+    }
+
+
+def snapshot_of(model: type[Base], values: dict[str, Any]) -> dict[str, Any]:
+    """What `snapshot` gives for an object of `model` holding `values` (a row inserted without one)."""
+    return {
+        attr.key: _jsonable(values.get(attr.key))
+        for attr in inspect(model).column_attrs
+        if attr.key not in _SECRET_COLUMNS
     }
 
 
@@ -69,6 +79,27 @@ def record(
     )
     session.add(event)
     return event
+
+
+async def record_created(
+    session: AsyncSession, actor: Principal, entity_type: str, created: Sequence[tuple[object, dict[str, Any]]]
+) -> None:
+    """The "create" rows of entities inserted together (each: id, snapshot), in one INSERT."""
+    if not created:
+        return
+    common = {
+        "actor_type": actor.kind,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": "create",
+        "entity_type": entity_type,
+        "before": None,
+        "request_id": request_id_var.get(),
+        "occurred_at": utcnow(),
+    }
+    await session.execute(
+        insert(AuditEvent), [common | {"entity_id": str(entity_id), "after": after} for entity_id, after in created]
+    )
 
 
 @dataclass(frozen=True)

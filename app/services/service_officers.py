@@ -79,11 +79,11 @@ def _mirror_primary(enterprise: Enterprise, assignments: list[Assignment]) -> No
 
 
 def first_primary(
-    session: AsyncSession, actor: Principal, enterprise: Enterprise, officer_id: int, started_on: date
+    session: AsyncSession, actor: Principal, enterprise_id: int, officer_id: int, started_on: date
 ) -> Assignment:
     """The primary of an enterprise being registered: nothing to hand over, nothing to overlap."""
     assignment = Assignment(
-        enterprise_id=enterprise.id,
+        enterprise_id=enterprise_id,
         officer_id=officer_id,
         role=OfficerRole.primary,
         started_on=started_on,

@@ -17,7 +17,7 @@ from app.core.scopes import Role
 from app.models import Enterprise, KpiFact
 from app.services.imports import reading
 from app.services.imports.specs import ENTERPRISES, KPI_FACTS
-from tests.api.test_enterprises import uscc
+from tests.api.test_enterprises import create, uscc
 from tests.conftest import UserFactory
 
 Headers = dict[str, str]
@@ -137,6 +137,68 @@ async def test_a_filled_in_xlsx_imports_and_reimporting_it_changes_nothing(
     third = await run(client, officer, edited, "企业.xlsx")
     assert third["result"] == {"created": 0, "updated": 1, "unchanged": 29}
     assert await count(database) == 30
+
+
+async def test_an_imported_enterprise_leaves_the_trail_a_registered_one_does(
+    client: httpx.AsyncClient, officer: Headers, make_user: UserFactory
+) -> None:
+    """Imports register enterprises a batch at a time without ORM objects: the audit trail, the change feed,
+    the read model and the chief service officer's assignment must still be what a POST leaves."""
+    chief, _ = await make_user(Role.officer, username="chief")
+    _, leader = await make_user(Role.leader)
+    fields = {"settled_on": "2018-06-01", "established_on": "2017-05-04"}
+    posted = await create(
+        client,
+        officer,
+        1,
+        name="广州导入示例公司00001",
+        registered_capital="1000.50",
+        currency="CNY",
+        source="new",
+        status="active",
+        service_officer_id=chief.id,
+        **fields,
+    )
+    feed = (await client.get("/api/v1/changes/enterprises", headers=officer)).json()["next_cursor"]
+
+    job = await run(
+        client,
+        officer,
+        csv_file([HEADER, enterprise_row(2, name="广州导入示例公司00001", service_officer_id=str(chief.id), **fields)]),
+    )
+
+    assert job["result"]["created"] == 1, (job["problem"], job["errors"])
+    listed = (await client.get("/api/v1/enterprises", params={"uscc": uscc(2)}, headers=officer)).json()["items"]
+    imported = (await client.get(f"/api/v1/enterprises/{listed[0]['id']}", headers=officer)).json()
+    differ = {"id", "uscc", "registered_capital", "created_at", "updated_at"}
+    assert {k: v for k, v in imported.items() if k not in differ} == {
+        k: v for k, v in posted.items() if k not in differ
+    }
+    assert imported["version"] == 1 and imported["service_officer_id"] == chief.id
+
+    def trail(entity_type: str, entity_id: int) -> Any:
+        params = {"entity_type": entity_type, "entity_id": str(entity_id)}
+        return client.get("/api/v1/audit-events", params=params, headers=leader)
+
+    [by_post] = (await trail("enterprise", posted["id"])).json()["items"]
+    [by_import] = (await trail("enterprise", imported["id"])).json()["items"]
+    assert by_import["action"] == "create" and by_import["before"] is None
+    assert by_import["after"].keys() == by_post["after"].keys()
+    assert by_import["after"]["id"] == imported["id"] and by_import["after"]["uscc"] == uscc(2)
+    assert by_import["after"]["registered_capital"] == "2000.50"
+    assert {k: v for k, v in by_import["after"].items() if k not in differ} == {
+        k: v for k, v in by_post["after"].items() if k not in differ
+    }
+    changed = (await client.get("/api/v1/changes/enterprises", params={"cursor": feed}, headers=officer)).json()
+    assert [item["id"] for item in changed["items"]] == [imported["id"]]
+    assert changed["items"][0]["data"]["name"] == "广州导入示例公司00001"
+
+    def team(enterprise: dict[str, Any]) -> Any:
+        return client.get(f"/api/v1/enterprises/{enterprise['id']}/service-officers/history", headers=officer)
+
+    assigned = [(a["officer_id"], a["role"], a["started_on"]) for a in (await team(imported)).json()]
+    assert assigned == [(a["officer_id"], a["role"], a["started_on"]) for a in (await team(posted)).json()]
+    assert assigned[0][:2] == (chief.id, "primary")
 
 
 async def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
