@@ -257,23 +257,33 @@ def _children_snapshot(investor_classes: Sequence[Any], contacts: Sequence[Any])
     }
 
 
-async def _check_references(session: AsyncSession, changes: dict[str, Any]) -> None:
-    code = changes.get("industry_code")
-    if code is not None:
-        # session.get: an import holds the divisions in its session, so this costs no query there.
-        industry = await session.get(Industry, code)
-        if industry is None or industry.section_code is None:  # a section (门类) is not a division
+async def _check_references(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """The industry, zone and chief service officer each row names exist (and may be named), in one query
+    per kind for all the rows (an import's batch), failing on the first row that names one that does not."""
+    codes = {row["industry_code"] for row in rows if row.get("industry_code") is not None}
+    zone_ids = {row["zone_id"] for row in rows if row.get("zone_id") is not None}
+    officer_ids = {row["service_officer_id"] for row in rows if row.get("service_officer_id") is not None}
+    # A section (门类) has no section above it and is not a division.
+    divisions = set(
+        await session.scalars(select(Industry.code).where(Industry.code.in_(codes), Industry.section_code.is_not(None)))
+        if codes
+        else ()
+    )
+    zones = set(await session.scalars(select(Zone.id).where(Zone.id.in_(zone_ids))) if zone_ids else ())
+    officers = await service_officers.eligible_officer_ids(session, officer_ids)
+    for row in rows:
+        code = row.get("industry_code")
+        if code is not None and code not in divisions:
             raise field_problem(
                 422,
                 "unknown_industry",
                 "industry_code",
                 f"行业代码 {code} 不是 GB/T 4754-2017 的大类 / {code} is not a GB/T 4754-2017 division",
             )
-    if changes.get("zone_id") is not None and await session.get(Zone, changes["zone_id"]) is None:
-        raise unknown_reference("zone_id", "zone", changes["zone_id"])
-    officer_id = changes.get("service_officer_id")
-    if officer_id is not None:
-        await service_officers.eligible_officer(session, "service_officer_id", officer_id)
+        if row.get("zone_id") is not None and row["zone_id"] not in zones:
+            raise unknown_reference("zone_id", "zone", row["zone_id"])
+        if row.get("service_officer_id") is not None and row["service_officer_id"] not in officers:
+            raise service_officers.not_eligible("service_officer_id", row["service_officer_id"])
 
 
 async def _check_uscc_free(session: AsyncSession, uscc: str, enterprise_id: int | None = None) -> None:
@@ -340,9 +350,9 @@ async def create_enterprises(
     now = utcnow()
     values = []
     dumps = [data.model_dump() for data in rows]
+    await _check_references(session, dumps)
     for data, changes in zip(rows, dumps, strict=True):
         _check_date_order(data.established_on, data.settled_on, data.operations_started_on)
-        await _check_references(session, changes)
         if data.parent_id is not None:
             await check_new_parent(session, Enterprise, None, data.parent_id, "group")
         if data.service_officer_id is not None:
@@ -354,7 +364,10 @@ async def create_enterprises(
         )
     if not values:
         return []
-    ids = list(await session.scalars(insert(Enterprise).returning(Enterprise.id, sort_by_parameter_order=True), values))
+    # render_nulls: the ORM's bulk insert would leave out a row's None keys and split the batch by key set,
+    # down to one INSERT per row; one key set gives multi-row INSERTs (RETURNING in the rows' order).
+    inserted = insert(Enterprise).returning(Enterprise.id, sort_by_parameter_order=True)
+    ids = list(await session.scalars(inserted.execution_options(render_nulls=True), values))
     for child, name in ((EnterpriseInvestorClass, "investor_classes"), (EnterpriseContact, "contacts")):
         children = [c | {"enterprise_id": i} for i, d in zip(ids, dumps, strict=True) for c in d[name]]
         if children:
@@ -400,7 +413,7 @@ async def update_enterprise(
             changes[listed] = [item.model_dump() for item in getattr(data, listed)]
     if "uscc" in changes:
         await _check_uscc_free(session, changes["uscc"], enterprise.id)
-    await _check_references(session, changes)
+    await _check_references(session, [changes])
     if changes.get("parent_id") is not None and changes["parent_id"] != enterprise.parent_id:
         await locks.hold(session, "enterprise-tree")  # two moves at once must not close a loop
         await check_new_parent(session, Enterprise, enterprise.id, changes["parent_id"], "group")

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ConflictError, NotFoundError, field_problem, unknown_reference
+from app.core.errors import ConflictError, NotFoundError, ProblemError, field_problem, unknown_reference
 from app.core.principal import Principal
 from app.core.scopes import Role
 from app.models import (
@@ -32,11 +32,23 @@ def active_on(day: date) -> ColumnElement[bool]:
     return and_(Assignment.started_on <= day, or_(Assignment.ended_on.is_(None), Assignment.ended_on > day))
 
 
+def not_eligible(field: str, officer_id: int) -> ProblemError:
+    return unknown_reference(field, "active officer (not a viewer)", officer_id)
+
+
 async def eligible_officer(session: AsyncSession, field: str, officer_id: int) -> User:
     officer = await session.get(User, officer_id)
     if officer is None or not officer.is_active or officer.role == Role.viewer:
-        raise unknown_reference(field, "active officer (not a viewer)", officer_id)
+        raise not_eligible(field, officer_id)
     return officer
+
+
+async def eligible_officer_ids(session: AsyncSession, officer_ids: set[int]) -> set[int]:
+    """Which of these users may serve enterprises (active, not viewers): one query for an import's batch."""
+    if not officer_ids:
+        return set()
+    eligible = select(User.id).where(User.id.in_(officer_ids), User.is_active.is_(True), User.role != Role.viewer)
+    return set(await session.scalars(eligible))
 
 
 async def assignments_of(session: AsyncSession, enterprise_id: int) -> list[Assignment]:
