@@ -131,3 +131,35 @@ def test_a_damaged_sheet_is_a_file_problem(tmp_path: Path, damage: str) -> None:
         list(rows(bad, FileFormat.xlsx))
 
     assert caught.value.code == "not_xlsx"
+
+
+_HAND_WRITTEN = """<?xml version="1.0" encoding="UTF-8"?>
+<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>
+<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>统一社会信用代码</x:t></x:is></x:c>
+<x:c r="B1" t="inlineStr"><x:is><x:r><x:t>企业</x:t></x:r><x:r><x:t xml:space="preserve">名称 </x:t></x:r>
+<x:rPh sb="0" eb="2"><x:t>キギョウ</x:t></x:rPh></x:is></x:c></x:row>
+<x:row><x:c t="str"><x:v>91440105MA59AAAA1X</x:v></x:c><x:c t="b"><x:v>1</x:v></x:c><x:c t="e"><x:v>#N/A</x:v></x:c>
+<x:c r="E2"><x:v>1.5E3</x:v></x:c><x:c r="D2"><x:v>7</x:v></x:c></x:row>
+<x:row r="5"><x:c r="B5" t="d"><x:v>2018-10-31T09:30:00</x:v></x:c><x:c r="C5"><x:f>B5+1</x:f><x:v>43405</x:v></x:c>
+<x:c r="D5" t="inlineStr"><x:is><x:t>   </x:t></x:is></x:c></x:row>
+</x:sheetData></x:worksheet>"""
+
+
+def test_prefixed_rich_and_positionless_xml_reads_as_openpyxl_reads_it(tmp_path: Path) -> None:
+    """What other tools write: a namespace prefix, rich text with phonetic hints, cells and rows without a
+    position, cells out of order, typed values (str, b, e, d, exponent), a cached formula result."""
+    good = tmp_path / "good.xlsx"
+    _normal_file(good)
+    path = tmp_path / "other-tool.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, _HAND_WRITTEN.encode() if item.filename == "xl/worksheets/sheet1.xml" else data)
+
+    seen = _reader_view(path)
+
+    assert seen == _openpyxl_view(path)
+    assert seen[0] == ["统一社会信用代码", "企业名称 "]
+    assert seen[1] == ["91440105MA59AAAA1X", True, "#N/A", 7, 1500.0]
+    assert seen[2] == seen[3] == []
+    assert seen[4] == [None, datetime(2018, 10, 31, 9, 30), "=B5+1"]  # noqa: DTZ001
