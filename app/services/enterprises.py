@@ -372,6 +372,7 @@ async def create_enterprises(
         children = [c | {"enterprise_id": i} for i, d in zip(ids, dumps, strict=True) for c in d[name]]
         if children:
             await session.execute(insert(child), children)
+    await session.run_sync(lambda sync: log_changes(sync.connection(), [("enterprises", i) for i in ids]))
     await audit.record_created(
         session,
         actor,
@@ -381,7 +382,6 @@ async def create_enterprises(
             for i, v, d in zip(ids, values, dumps, strict=True)
         ],
     )
-    await session.run_sync(lambda sync: log_changes(sync.connection(), [("enterprises", i) for i in ids]))
     assignments = [
         service_officers.first_primary(session, actor, i, d.service_officer_id, d.service_officer_since or today)
         for i, d in zip(ids, rows, strict=True)

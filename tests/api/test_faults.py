@@ -477,17 +477,25 @@ async def fail_midway(
                 proxy_cut()
 
         else:
-            real_record = audit.record
+            real_record, real_record_created = audit.record, audit.record_created
             calls = 0
 
-            def failing_record(*args: Any, **kwargs: Any) -> Any:
+            def second_call_fails() -> None:
                 nonlocal calls
                 calls += 1
-                if calls == 2:  # the second audit row: the data rows are flushed, one audit row is pending
+                if calls == 2:  # the second audit write: the data rows are written, one audit write done
                     raise RuntimeError("bug in the middle of a write")
+
+            def failing_record(*args: Any, **kwargs: Any) -> Any:
+                second_call_fails()
                 return real_record(*args, **kwargs)
 
+            async def failing_record_created(*args: Any, **kwargs: Any) -> None:
+                second_call_fails()  # rows registered together (an enterprise) get their audit rows this way
+                await real_record_created(*args, **kwargs)
+
             monkeypatch.setattr(audit, "record", failing_record)
+            monkeypatch.setattr(audit, "record_created", failing_record_created)
         with StatementLog(engine, strike, "audit_events") as log:
             response = await answer(client.post(url, json=json, headers=officer | {"X-Request-ID": "half-written"}))
         monkeypatch.undo()
