@@ -1,5 +1,6 @@
 """Audit trail: one row per write, added to the caller's session so it commits (or not) with the write."""
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,23 +31,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _snapshot_keys(model: type[Base]) -> tuple[str, ...]:
+    return tuple(attr.key for attr in inspect(model).column_attrs if attr.key not in _SECRET_COLUMNS)
+
+
 def snapshot(entity: Base, exclude: Iterable[str] = ()) -> dict[str, Any]:
     """Column values of an ORM object as JSON-ready data, secrets left out."""
-    skip = _SECRET_COLUMNS | set(exclude)
-    return {
-        attr.key: _jsonable(getattr(entity, attr.key))
-        for attr in inspect(entity).mapper.column_attrs
-        if attr.key not in skip
-    }
+    skip = set(exclude)
+    return {key: _jsonable(getattr(entity, key)) for key in _snapshot_keys(type(entity)) if key not in skip}
 
 
 def snapshot_of(model: type[Base], values: dict[str, Any]) -> dict[str, Any]:
     """What `snapshot` gives for an object of `model` holding `values` (a row inserted without one)."""
-    return {
-        attr.key: _jsonable(values.get(attr.key))
-        for attr in inspect(model).column_attrs
-        if attr.key not in _SECRET_COLUMNS
-    }
+    return {key: _jsonable(values.get(key)) for key in _snapshot_keys(model)}
 
 
 def record(

@@ -244,16 +244,10 @@ def _snapshot(enterprise: Enterprise) -> dict[str, Any]:
 
 
 def _children_snapshot(investor_classes: Sequence[Any], contacts: Sequence[Any]) -> dict[str, Any]:
-    """The children as the audit trail shows them: ORM rows, or the values of rows being registered."""
-
-    def value(item: Any, name: str) -> Any:
-        return item[name] if isinstance(item, dict) else getattr(item, name)
-
+    """The children as the audit trail shows them, from ORM rows or from the input items being registered."""
     return {
-        "investor_classes": sorted(
-            f"{value(c, 'investor_class').value}:{value(c, 'list_year') or ''}" for c in investor_classes
-        ),
-        "contacts": [f"{value(c, 'name')} {value(c, 'phone')} {value(c, 'position') or ''}".strip() for c in contacts],
+        "investor_classes": sorted(f"{c.investor_class.value}:{c.list_year or ''}" for c in investor_classes),
+        "contacts": [f"{c.name} {c.phone} {c.position or ''}".strip() for c in contacts],
     }
 
 
@@ -378,8 +372,8 @@ async def create_enterprises(
         actor,
         "enterprise",
         [
-            (i, audit.snapshot_of(Enterprise, v | {"id": i}) | _children_snapshot(d["investor_classes"], d["contacts"]))
-            for i, v, d in zip(ids, values, dumps, strict=True)
+            (i, audit.snapshot_of(Enterprise, v | {"id": i}) | _children_snapshot(d.investor_classes, d.contacts))
+            for i, v, d in zip(ids, values, rows, strict=True)
         ],
     )
     assignments = [

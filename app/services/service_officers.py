@@ -32,22 +32,26 @@ def active_on(day: date) -> ColumnElement[bool]:
     return and_(Assignment.started_on <= day, or_(Assignment.ended_on.is_(None), Assignment.ended_on > day))
 
 
+# Who may serve enterprises (be a chief service officer, an assignee, a visitor): active staff, not viewers.
+_ELIGIBLE = and_(User.is_active.is_(True), User.role != Role.viewer)
+
+
 def not_eligible(field: str, officer_id: int) -> ProblemError:
     return unknown_reference(field, "active officer (not a viewer)", officer_id)
 
 
 async def eligible_officer(session: AsyncSession, field: str, officer_id: int) -> User:
-    officer = await session.get(User, officer_id)
-    if officer is None or not officer.is_active or officer.role == Role.viewer:
+    officer = await session.scalar(select(User).where(User.id == officer_id, _ELIGIBLE))
+    if officer is None:
         raise not_eligible(field, officer_id)
     return officer
 
 
 async def eligible_officer_ids(session: AsyncSession, officer_ids: set[int]) -> set[int]:
-    """Which of these users may serve enterprises (active, not viewers): one query for an import's batch."""
+    """Which of these users may serve enterprises: one query for an import's batch."""
     if not officer_ids:
         return set()
-    eligible = select(User.id).where(User.id.in_(officer_ids), User.is_active.is_(True), User.role != Role.viewer)
+    eligible = select(User.id).where(User.id.in_(officer_ids), _ELIGIBLE)
     return set(await session.scalars(eligible))
 
 

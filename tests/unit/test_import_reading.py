@@ -6,6 +6,7 @@ to hold, including gaps, blank text, dates, formulas and both ways of writing st
 """
 
 import zipfile
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -115,17 +116,22 @@ _LAUGHS = b"""<?xml version="1.0"?>
 <row r="1"><c r="A1" t="inlineStr"><is><t>&lol8;</t></is></c></row></sheetData></worksheet>"""
 
 
-@pytest.mark.parametrize("damage", ["cut", "entity-bomb"])
-def test_a_damaged_sheet_is_a_file_problem(tmp_path: Path, damage: str) -> None:
+def _with_sheet(tmp_path: Path, sheet: Callable[[bytes], bytes]) -> Path:
+    """A normal workbook whose first sheet's XML is replaced by `sheet(the original XML)`."""
     good = tmp_path / "good.xlsx"
     _normal_file(good)
-    bad = tmp_path / "bad.xlsx"
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(bad, "w") as target:
+    path = tmp_path / "rewritten.xlsx"
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w") as target:
         for item in source.infolist():
             data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data[: len(data) // 2] if damage == "cut" else _LAUGHS  # a billion "lol"s, 1 kB packed
-            target.writestr(item, data)
+            target.writestr(item, sheet(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return path
+
+
+@pytest.mark.parametrize("damage", ["cut", "entity-bomb"])
+def test_a_damaged_sheet_is_a_file_problem(tmp_path: Path, damage: str) -> None:
+    # Cut off mid-element, or a billion "lol"s in 1 kB.
+    bad = _with_sheet(tmp_path, lambda xml: xml[: len(xml) // 2] if damage == "cut" else _LAUGHS)
 
     with pytest.raises(FileProblem) as caught:
         list(rows(bad, FileFormat.xlsx))
@@ -148,13 +154,7 @@ _HAND_WRITTEN = """<?xml version="1.0" encoding="UTF-8"?>
 def test_prefixed_rich_and_positionless_xml_reads_as_openpyxl_reads_it(tmp_path: Path) -> None:
     """What other tools write: a namespace prefix, rich text with phonetic hints, cells and rows without a
     position, cells out of order, typed values (str, b, e, d, exponent), a cached formula result."""
-    good = tmp_path / "good.xlsx"
-    _normal_file(good)
-    path = tmp_path / "other-tool.xlsx"
-    with zipfile.ZipFile(good) as source, zipfile.ZipFile(path, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            target.writestr(item, _HAND_WRITTEN.encode() if item.filename == "xl/worksheets/sheet1.xml" else data)
+    path = _with_sheet(tmp_path, lambda _xml: _HAND_WRITTEN.encode())
 
     seen = _reader_view(path)
 
